@@ -1,0 +1,148 @@
+"""The plan (``jqodi-plan/1``, SPEC §3.2): which model, which bits, and per epoch where to cut and
+which edge server runs the deep part. ``schedule`` is run-length encoded in epoch order.
+
+Solvers produce plans through :func:`make_plan`; :func:`jqodi_opt.evaluate.evaluate` checks any plan
+against the instance alone.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from jqodi_opt.exceptions import PlanError, describe_pydantic_error
+from jqodi_opt.problem import Problem
+from jqodi_opt.read import load_document, write_json_atomic
+
+FORMAT = "jqodi-plan/1"
+
+
+class ScheduleEntry(BaseModel):
+    """``epochs`` consecutive epochs that cut at ``cut`` and offload to ``edge_server``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    edge_server: Annotated[str, Field(min_length=1)]
+    cut: Annotated[int, Field(ge=0)]
+    epochs: Annotated[int, Field(ge=1)]
+
+
+class Plan(BaseModel):
+    """A deployment plan; the numbers in it are the producer's claim, ``evaluate`` recomputes them.
+
+    Attributes
+    ----------
+    model, bits
+        The chosen candidate.
+    schedule
+        Run-length encoded epochs in order.
+    energy_j, time_s, final_loss
+        What the producer computed (informative only).
+    bound_j, gap
+        The solver's best bound and relative gap, where it has one.
+    estimator
+        The learning estimator that gave the epoch count.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
+
+    format: Literal["jqodi-plan/1"] = FORMAT
+    instance: str = ""
+    solver: str = ""
+    status: str = ""
+    estimator: Literal["expected", "robust"] = "robust"
+    model: Annotated[str, Field(min_length=1)]
+    bits: Annotated[int, Field(ge=1, le=32)]
+    schedule: Annotated[list[ScheduleEntry], Field(min_length=1)]
+    energy_j: float | None = None
+    time_s: float | None = None
+    final_loss: float | None = None
+    bound_j: float | None = None
+    gap: float | None = None
+    runtime_s: float | None = None
+
+    @property
+    def num_epochs(self) -> int:
+        """Total epochs in the schedule."""
+        return sum(entry.epochs for entry in self.schedule)
+
+    def epoch_options(self) -> list[tuple[str, int]]:
+        """``(edge_server, cut)`` of every epoch, in order (the schedule expanded)."""
+        return [(e.edge_server, e.cut) for e in self.schedule for _ in range(e.epochs)]
+
+    def summary(self) -> str:
+        """The schedule in one line, e.g. ``rtx3090/cut1 x20, rtx3090/cut2 x9``."""
+        return ", ".join(f"{e.edge_server}/cut{e.cut} x{e.epochs}" for e in self.schedule)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plan as a JSON-ready mapping (unset numbers left out)."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+def make_plan(
+    problem: Problem, candidate: int, option_epochs: np.ndarray, solver: str = "", status: str = ""
+) -> Plan:
+    """Builds the plan that runs ``option_epochs[o]`` epochs of option ``o`` of one candidate.
+
+    Options are laid out in the candidate's option order (each option's epochs consecutive).
+    ``energy_j`` and ``time_s`` are computed from the compiled problem.
+    """
+    cand = problem.candidates[candidate]
+    counts = np.rint(np.asarray(option_epochs)).astype(np.int64)
+    used = np.flatnonzero(counts > 0)
+    schedule = [
+        ScheduleEntry(
+            edge_server=problem.edge_servers[int(cand.option_edge_server[o])],
+            cut=int(cand.option_cut[o]),
+            epochs=int(counts[o]),
+        )
+        for o in used
+    ]
+    final_loss = (
+        cand.final_loss_robust if problem.estimator == "robust" else cand.final_loss_expected
+    )
+    return Plan(
+        instance=problem.name,
+        solver=solver,
+        status=status,
+        estimator=problem.estimator,
+        model=cand.model,
+        bits=cand.bits,
+        schedule=schedule,
+        energy_j=cand.quantize_energy_j + float(counts @ cand.option_energy_j),
+        time_s=cand.quantize_time_s + float(counts @ cand.option_time_s),
+        final_loss=final_loss,
+    )
+
+
+def build_plan(document: Any, source: str = "<plan>") -> Plan:
+    """Builds a :class:`Plan` from a parsed document.
+
+    Raises
+    ------
+    PlanError
+        Naming the file and the field path of each problem.
+    """
+    if not isinstance(document, dict):
+        raise PlanError(source, [("", "the document must be a mapping (a JSON object)")])
+    if document.get("format") != FORMAT:
+        raise PlanError(source, [("format", f"must be {FORMAT!r} (got {document.get('format')!r})")])
+    if document.get("status") == "infeasible" and "schedule" not in document:
+        raise PlanError(source, [("status", "an infeasible result holds no plan to check")])
+    try:
+        return Plan.model_validate(document)
+    except ValidationError as exc:
+        raise PlanError(source, [describe_pydantic_error(e) for e in exc.errors()]) from None
+
+
+def read_plan(path: str | os.PathLike[str]) -> Plan:
+    """Reads a ``jqodi-plan/1`` file."""
+    return build_plan(load_document(path, error=PlanError), source=str(path))
+
+
+def write_plan(plan: Plan | dict[str, Any], path: str | os.PathLike[str]) -> None:
+    """Writes a plan (or an infeasible-result document) as JSON, atomically."""
+    write_json_atomic(plan.to_dict() if isinstance(plan, Plan) else plan, path)

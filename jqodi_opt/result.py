@@ -1,0 +1,142 @@
+"""What every solver returns: :class:`Result` (and, inside a backend, :class:`SolverOutput`)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+import numpy as np
+
+from jqodi_opt.plan import FORMAT as PLAN_FORMAT
+from jqodi_opt.plan import Plan
+
+
+class Status(str, Enum):
+    """Outcome of a solve (SPEC §2). ``OPTIMAL`` is reported only with a proof."""
+
+    OPTIMAL = "optimal"
+    FEASIBLE = "feasible"
+    INFEASIBLE = "infeasible"
+    TIME_LIMIT = "time_limit"
+    ERROR = "error"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass
+class SolverOutput:
+    """What a backend hands back to :func:`jqodi_opt.solve.solve`, in the problem's index space.
+
+    Attributes
+    ----------
+    status
+        Translated from the backend's native status through an explicit table.
+    candidate
+        Index of the chosen candidate, or None when there is no plan.
+    option_epochs
+        Epochs per option of that candidate (sums to ``K_c``), or None.
+    bound
+        Best lower bound on the energy, where the backend has one.
+    build_time_s, solve_time_s
+        Time to build the model and to solve it.
+    stats
+        Backend statistics (variables, constraints, nodes, native status, ...).
+    message
+        A human-readable note (e.g. why there is no plan).
+    """
+
+    status: Status
+    candidate: int | None = None
+    option_epochs: np.ndarray | None = None
+    bound: float | None = None
+    build_time_s: float = 0.0
+    solve_time_s: float = 0.0
+    stats: dict[str, Any] = field(default_factory=dict)
+    message: str = ""
+
+
+@dataclass
+class Result:
+    """The outcome of :func:`jqodi_opt.solve.solve`, the same for every solver.
+
+    Attributes
+    ----------
+    solver
+        Solver name.
+    status
+        See :class:`Status`.
+    plan
+        The best plan found (None when none), already checked by ``evaluate``.
+    objective
+        Total energy (J) of the plan as recomputed by ``evaluate``.
+    bound
+        Best lower bound on the energy, where the solver has one.
+    gap
+        ``(objective - bound) / objective`` where both exist.
+    build_time_s, solve_time_s
+        Model build and solve time; ``runtime_s`` is their sum.
+    stats
+        Solver statistics.
+    reasons
+        For ``infeasible``: why each candidate fails. Otherwise messages from the solver.
+    """
+
+    solver: str
+    status: Status
+    plan: Plan | None = None
+    objective: float | None = None
+    bound: float | None = None
+    gap: float | None = None
+    build_time_s: float = 0.0
+    solve_time_s: float = 0.0
+    stats: dict[str, Any] = field(default_factory=dict)
+    reasons: list[str] = field(default_factory=list)
+    instance_name: str = ""
+
+    @property
+    def runtime_s(self) -> float:
+        """Build plus solve time."""
+        return self.build_time_s + self.solve_time_s
+
+    def is_feasible(self) -> bool:
+        """True when a plan was found."""
+        return self.plan is not None
+
+    def to_plan_document(self) -> dict[str, Any]:
+        """The ``jqodi-plan/1`` document for ``solve --json`` / ``--out`` (SPEC §3.2, §4)."""
+        if self.plan is None:
+            doc: dict[str, Any] = {
+                "format": PLAN_FORMAT,
+                "instance": self.instance_name,
+                "solver": self.solver,
+                "status": str(self.status),
+                "reasons": list(self.reasons),
+                "runtime_s": self.runtime_s,
+            }
+            if self.bound is not None and math.isfinite(self.bound):
+                doc["bound_j"] = self.bound
+            return doc
+        doc = self.plan.model_copy(
+            update={
+                "status": str(self.status),
+                "solver": self.solver,
+                "energy_j": self.objective,
+                "bound_j": self.bound,
+                "gap": self.gap,
+                "runtime_s": self.runtime_s,
+            }
+        ).to_dict()
+        return doc
+
+    def summary(self) -> str:
+        """One line: status, energy, time, solver, runtime."""
+        if self.plan is None:
+            return f"{self.solver}: {self.status} (no plan) in {self.runtime_s:.3f} s"
+        gap = f", gap {self.gap:.2%}" if self.gap is not None else ""
+        return (
+            f"{self.solver}: {self.status}, {self.plan.model}@{self.plan.bits}, "
+            f"{self.objective:.6g} J, {self.plan.time_s:.6g} s{gap}, in {self.runtime_s:.3f} s"
+        )

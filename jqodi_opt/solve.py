@@ -1,0 +1,193 @@
+"""One entry point for every solver: ``solve(problem, solver=..., time_limit=..., **options)``.
+
+The solver name and its options are checked before anything is built; the backend module is imported
+only then. Every backend returns a :class:`~jqodi_opt.result.SolverOutput` in the problem's index
+space; this module turns it into a :class:`~jqodi_opt.result.Result`, passing the plan through the
+independent :func:`~jqodi_opt.evaluate.evaluate` first — a plan that fails it becomes an ``error``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from jqodi_opt.evaluate import evaluate
+from jqodi_opt.exceptions import SolverNotFound
+from jqodi_opt.plan import make_plan
+from jqodi_opt.problem import Problem
+from jqodi_opt.result import Result, SolverOutput, Status
+
+#: Objective agreement between exact solvers (SPEC §1.3).
+OBJECTIVE_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class SolverInfo:
+    """A registered solver: where its backend lives and what it promises."""
+
+    module: str
+    function: str
+    exact: bool
+    description: str
+
+
+SOLVERS: dict[str, SolverInfo] = {
+    "milp": SolverInfo(
+        "jqodi_opt.solvers.milp", "solve_milp", True, "MCK MILP in Pyomo, solved by HiGHS"
+    ),
+    "cpsat": SolverInfo(
+        "jqodi_opt.solvers.cpsat", "solve_cpsat", True, "the same model in OR-Tools CP-SAT"
+    ),
+    "exhaustive": SolverInfo(
+        "jqodi_opt.solvers.exhaustive", "solve_exhaustive", True, "brute force (paper's Optimum)"
+    ),
+    "jqodi": SolverInfo(
+        "jqodi_opt.solvers.jqodi", "solve_jqodi", False, "paper's heuristic, Algorithms 1-4"
+    ),
+    "full-model": SolverInfo(
+        "jqodi_opt.solvers.baselines", "solve_full_model", False, "32-bit only (paper baseline)"
+    ),
+    "minimal-model": SolverInfo(
+        "jqodi_opt.solvers.baselines",
+        "solve_minimal_model",
+        False,
+        "smallest bit-width only (paper baseline)",
+    ),
+    "all-local": SolverInfo(
+        "jqodi_opt.solvers.baselines", "solve_all_local", False, "cut at n: all on the device"
+    ),
+    "all-server": SolverInfo(
+        "jqodi_opt.solvers.baselines", "solve_all_server", False, "cut at 0: all on the server"
+    ),
+    "static": SolverInfo(
+        "jqodi_opt.solvers.baselines", "solve_static", False, "one (server, cut) for all epochs"
+    ),
+}
+
+
+def backend(solver: str) -> Callable[..., SolverOutput]:
+    """The backend function of ``solver``, imported on first use."""
+    if solver not in SOLVERS:
+        raise SolverNotFound(f"unknown solver {solver!r}; choose from {', '.join(SOLVERS)}.")
+    info = SOLVERS[solver]
+    module = importlib.import_module(info.module)
+    return getattr(module, info.function)  # type: ignore[no-any-return]
+
+
+def check_options(solver: str, function: Callable[..., Any], options: dict[str, Any]) -> None:
+    """Refuses options the backend does not take, naming them and the ones it does."""
+    params = inspect.signature(function).parameters
+    allowed = [name for name in params if name not in ("problem", "time_limit")]
+    unknown = [name for name in options if name not in allowed]
+    if unknown:
+        raise ValueError(
+            f"solver {solver!r} does not take option(s) {', '.join(unknown)}; "
+            f"it takes: {', '.join(allowed) or 'none'}."
+        )
+
+
+def solve(
+    problem: Problem, solver: str = "milp", time_limit: float | None = None, **options: Any
+) -> Result:
+    """Solves ``problem`` with ``solver`` and returns a checked :class:`Result`.
+
+    Parameters
+    ----------
+    problem
+        The compiled problem (:func:`jqodi_opt.problem.compile_problem`).
+    solver
+        A name from :data:`SOLVERS`.
+    time_limit
+        Wall-clock limit in seconds for the backend (None: no limit).
+    **options
+        Backend options (e.g. ``formulation``, ``mip_rel_gap``, ``threads`` for ``milp``).
+
+    Raises
+    ------
+    SolverNotFound
+        For an unknown solver name.
+    ValueError
+        For a non-positive time limit or an option the backend does not take.
+    """
+    if time_limit is not None and not time_limit > 0:
+        raise ValueError(f"time_limit {time_limit} not understood (must be > 0 seconds).")
+    function = backend(solver)
+    check_options(solver, function, options)
+    if problem.instance is None:
+        raise ValueError("problem has no instance to check plans against; use compile_problem.")
+
+    if not problem.candidates:
+        return Result(
+            solver, Status.INFEASIBLE, reasons=problem.infeasibility_reasons(),
+            instance_name=problem.name,
+        )  # fmt: skip
+    start = time.perf_counter()
+    try:
+        output = function(problem, time_limit, **options)
+    except Exception as exc:  # a backend crash is reported, not raised
+        elapsed = time.perf_counter() - start
+        detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        return Result(
+            solver, Status.ERROR, solve_time_s=elapsed, reasons=[detail],
+            instance_name=problem.name,
+        )  # fmt: skip
+    return finish(problem, solver, output)
+
+
+def finish(problem: Problem, solver: str, output: SolverOutput) -> Result:
+    """Turns a backend's output into a :class:`Result`, checking its plan with ``evaluate``."""
+    result = Result(
+        solver=solver,
+        status=output.status,
+        bound=output.bound,
+        build_time_s=output.build_time_s,
+        solve_time_s=output.solve_time_s,
+        stats=dict(output.stats),
+        reasons=[output.message] if output.message else [],
+        instance_name=problem.name,
+    )
+    if output.status is Status.INFEASIBLE:
+        result.reasons = problem.infeasibility_reasons() or [
+            "the solver reports infeasible, but the fastest plan of some candidate fits T_max"
+        ]
+        if not problem.infeasibility_reasons():
+            result.status = Status.ERROR
+        return result
+    if output.candidate is None or output.option_epochs is None:
+        if output.status in (Status.OPTIMAL, Status.FEASIBLE):
+            result.status = Status.ERROR
+            result.reasons.append(f"solver reported {output.status} without a plan")
+        return result
+
+    plan = make_plan(problem, output.candidate, np.asarray(output.option_epochs), solver=solver)
+    assert problem.instance is not None
+    check = evaluate(problem.instance, plan, problem.estimator)
+    if not check.feasible:
+        result.status = Status.ERROR
+        result.reasons.extend(f"plan rejected by evaluate: {v}" for v in check.violations)
+        return result
+    result.plan = plan.model_copy(
+        update={
+            "status": str(output.status),
+            "energy_j": check.energy_j,
+            "time_s": check.time_s,
+            "final_loss": check.final_loss,
+        }
+    )
+    result.objective = check.energy_j
+    if output.bound is not None and np.isfinite(output.bound):
+        result.bound = float(output.bound)
+        result.gap = max(0.0, (check.energy_j - result.bound) / max(abs(check.energy_j), 1e-12))
+    elif output.status is Status.OPTIMAL:
+        result.bound, result.gap = check.energy_j, 0.0
+    result.plan = result.plan.model_copy(
+        update={"bound_j": result.bound, "gap": result.gap, "runtime_s": result.runtime_s}
+    )
+    return result
