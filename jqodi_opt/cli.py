@@ -297,7 +297,7 @@ def solvers() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Runs the command line; input errors become one line each on stderr and exit code 2."""
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
     except typer.Exit as exc:
         return int(exc.exit_code)
     except InputError as exc:
@@ -313,16 +313,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err.print("interrupted", highlight=False)
         return 130
-    except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return Exit.BAD_INPUT
-        if isinstance(exc, click.exceptions.Abort):
-            return 130
-        raise
-    return Exit.OK
+    except typer.Abort:
+        err.print("interrupted", highlight=False)
+        return 130
+    except typer.TyperException as exc:  # usage errors raised by the parser (click, vendored)
+        show = getattr(exc, "show", None)
+        if show is None:
+            raise
+        show()
+        return Exit.BAD_INPUT
+    return int(code) if isinstance(code, int) else Exit.OK
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,8 +1,8 @@
 """Independent check of a plan against the instance alone (SPEC §3.2).
 
-No number in the plan is trusted: energy, time and final loss are recomputed from the instance with a
-plain per-epoch loop over paper eqs. (1)–(10) written out here on purpose, separately from the
-vectorised :mod:`jqodi_opt.costs` that the solvers use, so that no solver grades its own homework.
+No number in the plan is trusted: energy, time and final loss are recomputed from the instance
+with a plain per-epoch loop over paper eqs. (1)–(10), written out here on purpose, apart from
+the vectorised :mod:`jqodi_opt.costs` that the solvers use: no solver grades its own homework.
 """
 
 from __future__ import annotations
@@ -116,11 +116,12 @@ def evaluate(instance: Instance, plan: Plan, estimator: Estimator | None = None)
         if entry.edge_server not in server_names:
             violations.append(f"{where}: unknown edge server {entry.edge_server!r}")
         elif instance.link_of(entry.edge_server) is None:
-            violations.append(f"{where}: edge server {entry.edge_server!r} has no link to the device")
+            violations.append(
+                f"{where}: edge server {entry.edge_server!r} has no link to the device"
+            )
         if entry.cut not in model.cut_points:
             violations.append(
-                f"{where}: cut {entry.cut} is not offered by {model.name} "
-                f"(cuts {model.cut_points})"
+                f"{where}: cut {entry.cut} is not offered by {model.name} (cuts {model.cut_points})"
             )
     if violations:
         return Evaluation(False, nan, nan, nan, violations)
@@ -135,7 +136,9 @@ def evaluate(instance: Instance, plan: Plan, estimator: Estimator | None = None)
         energy += entry.epochs * e
 
     if outcome.epochs is None:
-        violations.append(f"{plan.model}@{plan.bits} cannot reach the loss target: {outcome.reason}")
+        violations.append(
+            f"{plan.model}@{plan.bits} cannot reach the loss target: {outcome.reason}"
+        )
         final_loss = nan
     else:
         final_loss = outcome.final_loss if outcome.final_loss is not None else nan

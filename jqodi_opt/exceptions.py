@@ -10,7 +10,8 @@ class InputError(ValueError):
     """Bad input: a file that cannot be read or whose fields fail their checks.
 
     Every problem is one ``(field path, message)`` pair; ``str()`` gives one line per problem,
-    each naming the file and the field path, e.g. ``a.json: models[1].blocks[0].flops: must be > 0``.
+    each naming the file and the field path, e.g.
+    ``a.json: models[1].blocks[0].flops: must be > 0``.
 
     Parameters
     ----------
@@ -87,11 +88,11 @@ def describe_pydantic_error(error: Mapping[str, Any], prefix: str = "") -> tuple
     if kind in _TEMPLATES:
         message = _TEMPLATES[kind]
     elif kind == "greater_than":
-        message = f"must be > {ctx.get('gt')}"
+        message = f"must be > {ctx.get('gt'):g}"
     elif kind == "greater_than_equal":
-        message = f"must be >= {ctx.get('ge')}"
+        message = f"must be >= {ctx.get('ge'):g}"
     elif kind == "less_than_equal":
-        message = f"must be <= {ctx.get('le')}"
+        message = f"must be <= {ctx.get('le'):g}"
     elif kind == "too_short":
         message = f"must have at least {ctx.get('min_length')} item(s)"
     elif kind == "string_too_short":

@@ -1,8 +1,9 @@
 """The validated instance: what the user wrote in a ``jqodi-instance/1`` file.
 
-Field names carry their units (``speed_flops``, ``time_s``). Each entity checks its own fields through
-pydantic; :func:`check_references` checks what spans entities (names, cross-references, cuts, curve
-forms) and names the offending field path. Reading files lives in :mod:`jqodi_opt.read`.
+Field names carry their units (``speed_flops``, ``time_s``). Each entity checks its own
+fields through pydantic; :func:`check_references` checks what spans entities (names,
+cross-references, cuts, curve forms) and names the offending field path. Reading files lives
+in :mod:`jqodi_opt.read`.
 """
 
 from __future__ import annotations

@@ -49,7 +49,7 @@ class Plan(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
 
-    format: Literal["jqodi-plan/1"] = FORMAT
+    format: Literal["jqodi-plan/1"] = "jqodi-plan/1"
     instance: str = ""
     solver: str = ""
     status: str = ""
@@ -129,7 +129,9 @@ def build_plan(document: Any, source: str = "<plan>") -> Plan:
     if not isinstance(document, dict):
         raise PlanError(source, [("", "the document must be a mapping (a JSON object)")])
     if document.get("format") != FORMAT:
-        raise PlanError(source, [("format", f"must be {FORMAT!r} (got {document.get('format')!r})")])
+        raise PlanError(
+            source, [("format", f"must be {FORMAT!r} (got {document.get('format')!r})")]
+        )
     if document.get("status") == "infeasible" and "schedule" not in document:
         raise PlanError(source, [("status", "an infeasible result holds no plan to check")])
     try:

@@ -101,7 +101,7 @@ def write_instance(instance: Instance, path: str | os.PathLike[str]) -> None:
 
 
 def write_json_atomic(document: Any, path: str | os.PathLike[str]) -> None:
-    """Writes ``document`` as indented JSON through a temporary file, so a crash leaves no half file."""
+    """Writes ``document`` as indented JSON via a temporary file: a crash leaves no half file."""
     target = Path(path)
     tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
     tmp.write_text(json.dumps(document, indent=2, allow_nan=False) + "\n", encoding="utf-8")
@@ -116,8 +116,7 @@ def instance_schema() -> dict[str, Any]:
     schema["description"] = (
         "JQODI instance (SPEC §3.1). Beyond this schema: names are unique, links and learning "
         "entries name existing edge servers, models and bit-widths, cuts lie in 0..n, a link has "
-        "rate_bps or bandwidth_hz + snr_db, a learning entry has one curve form or infeasible: true, "
-        "robust estimates are not below expected ones."
+        "rate_bps or bandwidth_hz + snr_db, a learning entry has one curve form or "
+        "infeasible: true, robust estimates are not below expected ones."
     )
     return schema
-

@@ -78,7 +78,8 @@ def backend(solver: str) -> Callable[..., SolverOutput]:
         raise SolverNotFound(f"unknown solver {solver!r}; choose from {', '.join(SOLVERS)}.")
     info = SOLVERS[solver]
     module = importlib.import_module(info.module)
-    return getattr(module, info.function)  # type: ignore[no-any-return]
+    function: Callable[..., SolverOutput] = getattr(module, info.function)
+    return function
 
 
 def check_options(solver: str, function: Callable[..., Any], options: dict[str, Any]) -> None:
