@@ -49,6 +49,8 @@ class Candidate:
         The cut of each option (blocks ``1..cut`` on the device).
     option_time_s, option_energy_j
         Per-epoch time ``t(c, o)`` and energy ``e(c, o)`` of each option (eqs. 7–10).
+    num_blocks
+        ``n``, the model's number of blocks (cut ``n`` runs all on the device); None if unknown.
     """
 
     model: str
@@ -65,6 +67,7 @@ class Candidate:
     option_cut: np.ndarray
     option_time_s: np.ndarray
     option_energy_j: np.ndarray
+    num_blocks: int | None = None
 
     @property
     def name(self) -> str:
@@ -244,6 +247,7 @@ def compile_problem(instance: Instance, estimator: Estimator = "robust") -> Prob
                     option_cut=costs.cuts[cut_idx],
                     option_time_s=time[servers, cut_idx],
                     option_energy_j=costs.epoch_energy_j[q][servers, cut_idx],
+                    num_blocks=len(model.blocks),
                 )
             )
     return Problem(
