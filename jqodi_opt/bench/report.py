@@ -1,0 +1,214 @@
+"""Tables, CSV and plots from a results file (``jqodi report DB``).
+
+* :func:`gap_table` — per solver entry and family: runs, feasibility rate, proven-optimal rate,
+  median / p95 / max gap (in %) to the best proven optimum of the instance;
+* :func:`runtime_table` — per sweep, axis position and solver entry: median and max runtime,
+  epoch-option pairs, how many runs were optimal, timed out or failed;
+* :func:`plot_runtime` — runtime against epoch-option pairs (K × options, summed over candidates) on
+  log-log axes, one series per solver entry;
+* :func:`plot_gap` — the gap distribution per solver entry.
+
+The gap of a run is ``(objective - best) / best``, ``best`` the least objective an exact solver
+proved optimal on that instance (the ``runs_gap`` view of :mod:`jqodi_opt.bench.db`); runs on
+instances with no proven optimum have no gap. Runtime is the solver's build + solve time, or the
+wall-clock time of a run that was killed.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from jqodi_opt.bench.db import read_runs
+
+FEASIBLE = ("optimal", "feasible", "time_limit")
+
+
+def load(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Stored runs with their gap, plus ``time_s`` (runtime, or wall time when killed)."""
+    frame = read_runs(path)
+    frame["time_s"] = frame["runtime_s"].where(frame["runtime_s"].notna(), frame["wall_time_s"])
+    frame["has_plan"] = frame["objective"].notna()
+    return frame
+
+
+def _pct(values: pd.Series, q: float) -> float:
+    values = values.dropna()
+    return float(np.quantile(values, q)) * 100.0 if len(values) else math.nan
+
+
+def gap_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Gap statistics per solver entry and family, with an ``all`` family row per entry."""
+    rows = []
+    groups = list(frame.groupby(["entry", "family"], sort=True))
+    groups += [((entry, "all"), part) for entry, part in frame.groupby("entry", sort=True)]
+    for (entry, family), part in groups:
+        with_gap = part["gap"].dropna()
+        rows.append(
+            {
+                "solver": entry,
+                "family": family,
+                "runs": len(part),
+                "feasible_%": 100.0 * part["has_plan"].mean(),
+                "optimal_%": 100.0 * (part["status"] == "optimal").mean(),
+                "with_optimum": len(with_gap),
+                "gap_median_%": _pct(with_gap, 0.5),
+                "gap_p95_%": _pct(with_gap, 0.95),
+                "gap_max_%": float(with_gap.max()) * 100.0 if len(with_gap) else math.nan,
+                "time_median_s": float(part["time_s"].median()),
+            }
+        )
+    table = pd.DataFrame(rows)
+    if len(table):
+        table = table.sort_values(["family", "solver"], key=lambda s: s.replace("all", "~"))
+    return table.reset_index(drop=True)
+
+
+def runtime_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Runtime per size: per sweep, axis position and solver entry."""
+    rows = []
+    keys = ["sweep", "axis", "axis_index", "axis_value", "entry"]
+    part_frame = frame.assign(
+        axis=frame["axis"].fillna("-"), axis_value=frame["axis_value"].fillna("")
+    )
+    for (sweep, axis, index, value, entry), part in part_frame.groupby(keys, sort=True):
+        status = part["status"].value_counts()
+        rows.append(
+            {
+                "sweep": sweep,
+                "axis": axis,
+                "position": int(index),
+                "size": value,
+                "solver": entry,
+                "runs": len(part),
+                "epoch_option_pairs": float(part["epoch_option_pairs"].median()),
+                "time_median_s": float(part["time_s"].median()),
+                "time_max_s": float(part["time_s"].max()),
+                "optimal": int(status.get("optimal", 0)),
+                "feasible": int(status.get("feasible", 0)),
+                "time_limit": int(status.get("time_limit", 0)),
+                "error": int(status.get("error", 0)),
+                "peak_memory_mb": float(part["peak_memory_mb"].max()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def plot_runtime(frame: pd.DataFrame, path: str | os.PathLike[str], title: str = "") -> None:
+    """Runtime against epoch-option pairs, log-log, per solver entry (× marks a time limit)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    data = frame[frame["time_s"].notna() & (frame["epoch_option_pairs"] > 0)]
+    for i, (entry, part) in enumerate(data.groupby("entry", sort=True)):
+        color = f"C{i % 10}"
+        done = part[part["status"] != "time_limit"]
+        limit = part[part["status"] == "time_limit"]
+        ax.scatter(done["epoch_option_pairs"], done["time_s"].clip(lower=1e-4), s=14,
+                   color=color, alpha=0.6, label=entry)  # fmt: skip
+        if len(limit):
+            ax.scatter(limit["epoch_option_pairs"], limit["time_s"], s=30, marker="x",
+                       color=color, alpha=0.9)  # fmt: skip
+        medians = done.groupby("epoch_option_pairs")["time_s"].median()
+        if len(medians) > 1:
+            ax.plot(medians.index, medians.clip(lower=1e-4).values, color=color, alpha=0.8)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch-option pairs (sum over candidates of K × options)")
+    ax.set_ylabel("runtime (s): build + solve; × = time limit")
+    ax.set_title(title or "runtime against size")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_gap(frame: pd.DataFrame, path: str | os.PathLike[str], title: str = "") -> None:
+    """Gap (%) to the best proven optimum per solver entry: box plot with the points over it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    data = frame[frame["gap"].notna()]
+    entries = sorted(data["entry"].unique())
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(entries) + 2), 5.0))
+    values = [100.0 * data.loc[data["entry"] == e, "gap"].to_numpy() for e in entries]
+    if entries:
+        ax.boxplot(values, whis=(5, 95), showfliers=False)
+        ax.set_xticks(range(1, len(entries) + 1), entries, rotation=30, ha="right")
+        rng = np.random.default_rng(0)
+        for i, vals in enumerate(values, start=1):
+            ax.scatter(i + rng.uniform(-0.15, 0.15, len(vals)), vals, s=6, alpha=0.35, color="C0")
+    ax.set_yscale("symlog", linthresh=0.1)
+    ax.set_ylabel("gap to the best proven optimum (%)")
+    ax.set_title(title or "gap distribution (box: quartiles, whiskers: 5-95 %)")
+    ax.grid(True, axis="y", which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def markdown(table: pd.DataFrame, digits: int = 3) -> str:
+    """A pandas table as a GitHub markdown table (numbers to ``digits`` significant digits)."""
+
+    def cell(value: Any) -> str:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "-"
+        if isinstance(value, (float, np.floating)):
+            if float(value).is_integer() and abs(value) < 1e15:
+                return str(int(value))
+            return f"{value:.{digits}g}"
+        return str(value)
+
+    head = "| " + " | ".join(str(c) for c in table.columns) + " |"
+    rule = "|" + "|".join("---" for _ in table.columns) + "|"
+    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.itertuples(index=False)]
+    return "\n".join([head, rule, *body])
+
+
+def write_report(frame: pd.DataFrame, out_dir: str | os.PathLike[str], title: str) -> list[Path]:
+    """Writes ``report.md``, ``gap.csv``, ``runtime.csv``, ``runtime.png`` and ``gap.png``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    gaps, times = gap_table(frame), runtime_table(frame)
+    gaps.to_csv(out / "gap.csv", index=False)
+    times.to_csv(out / "runtime.csv", index=False)
+    plot_runtime(frame, out / "runtime.png", title=f"{title}: runtime against size")
+    plot_gap(frame, out / "gap.png", title=f"{title}: gap to the best proven optimum")
+    machine = frame[["cpu_model", "cores", "platform"]].drop_duplicates()
+    lines = [
+        f"# {title}",
+        "",
+        f"{len(frame)} runs on {frame['instance_hash'].nunique()} instances; "
+        f"package {', '.join(sorted(frame['package_version'].dropna().unique()))}.",
+        "",
+        "Machine(s): "
+        + "; ".join(f"{r.cpu_model}, {r.cores} cores, {r.platform}" for r in machine.itertuples()),
+        "",
+        "## Gap to the best proven optimum",
+        "",
+        markdown(gaps),
+        "",
+        "![gap](gap.png)",
+        "",
+        "## Runtime per size",
+        "",
+        markdown(times),
+        "",
+        "![runtime](runtime.png)",
+        "",
+    ]
+    (out / "report.md").write_text("\n".join(lines), encoding="utf-8")
+    return [
+        out / name for name in ("report.md", "gap.csv", "runtime.csv", "gap.png", "runtime.png")
+    ]

@@ -1,0 +1,368 @@
+"""Benchmark suites: a TOML file → a list of :class:`Run` specs.
+
+Schema (documented with examples in ``benchmarks/README.md``)::
+
+    [suite]
+    name = "gap"                 # default: the file's stem
+    description = "..."
+    time_limit = 10.0            # solver time limit per run, seconds (default 10)
+    grace = 10.0                 # extra wall-clock seconds before a run is killed (default 10)
+    memory_limit_mb = 4096       # address-space limit per run process (optional)
+    estimator = "robust"         # learning estimator (default robust)
+
+    [solvers]                    # named entries; a registered solver name needs no entry
+    milp-epochs = { solver = "milp", options = { formulation = "epochs" } }
+
+    [[sweep]]
+    name = "tradeoff-small"      # unique within the suite
+    family = "tradeoff"          # or a list of families
+    seeds = [1, 2, 3]            # or an integer n: seeds 1..n
+    tightness = [0.2, 0.5]       # a number or a list (default 0.5)
+    solvers = ["milp-epochs", "cpsat", "jqodi"]
+    time_limit = 5.0             # overrides [suite]; so may grace and memory_limit_mb
+    drop_after_timeout = true    # default: true when the sweep has an axis
+    [sweep.sizes]                # fixed size knobs (generate's keyword arguments)
+    models = 1
+    [sweep.axis]                 # optional: one axis grown on its own; equal-length lists zipped
+    name = "options"
+    edge_servers = [2, 10, 100]
+    cuts = [5, 10, 100]
+
+Every combination of family × sizes (axis point) × tightness × seed × solver is one run.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jqodi_opt.generate import FAMILIES, GENERATOR_VERSION, canonical_json, resolve_sizes
+from jqodi_opt.solve import SOLVERS
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+SIZE_KNOBS = ("models", "bitwidths", "blocks", "cuts", "edge_servers", "epochs")
+_SUITE_KEYS = {"name", "description", "time_limit", "grace", "memory_limit_mb", "estimator"}
+_SWEEP_KEYS = {
+    "name", "family", "seeds", "tightness", "solvers", "time_limit", "grace", "memory_limit_mb",
+    "drop_after_timeout", "sizes", "axis", "description",
+}  # fmt: skip
+
+
+class SuiteError(ValueError):
+    """A suite file that cannot be understood; the message names the file and the field."""
+
+
+@dataclass(frozen=True)
+class InstanceSpec:
+    """How to generate one instance: family, size knobs, seed, tightness."""
+
+    family: str
+    sizes: tuple[tuple[str, int], ...]
+    seed: int
+    tightness: float
+
+    @property
+    def key(self) -> str:
+        """Canonical JSON naming the instance before it is generated (with generator version)."""
+        return canonical_json(
+            {"family": self.family, "sizes": dict(self.sizes), "seed": self.seed,
+             "tightness": self.tightness, "generator": GENERATOR_VERSION}
+        )  # fmt: skip
+
+    def kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`jqodi_opt.generate.generate_document`."""
+        return {"seed": self.seed, "tightness": self.tightness, **dict(self.sizes)}
+
+
+@dataclass(frozen=True)
+class Run:
+    """One solver run on one generated instance.
+
+    Attributes
+    ----------
+    suite, sweep
+        Where the run comes from.
+    instance
+        How to generate the instance.
+    entry
+        The solver entry's name in the suite (e.g. ``milp-epochs``).
+    solver
+        The registered solver it calls (e.g. ``milp``).
+    options
+        Solver options.
+    time_limit, grace
+        Solver time limit; the run is killed after ``time_limit + grace`` seconds of wall clock.
+    memory_limit_mb
+        Address-space limit of the run's process (None: none).
+    estimator
+        Learning estimator.
+    axis, axis_index, axis_value
+        The sweep's axis name, the position on it (0 for a sweep without axis) and its label.
+    drop_after_timeout
+        Drop this solver from larger axis positions once all seeds of a position time out.
+    """
+
+    suite: str
+    sweep: str
+    instance: InstanceSpec
+    entry: str
+    solver: str
+    options: tuple[tuple[str, Any], ...]
+    time_limit: float
+    grace: float
+    memory_limit_mb: int | None
+    estimator: str
+    axis: str | None = None
+    axis_index: int = 0
+    axis_value: str = ""
+    drop_after_timeout: bool = False
+
+    @property
+    def params(self) -> str:
+        """Canonical JSON of what, besides instance and solver, decides the run's outcome."""
+        return canonical_json(
+            {"options": dict(self.options), "time_limit": self.time_limit,
+             "estimator": self.estimator}
+        )  # fmt: skip
+
+    @property
+    def chain(self) -> tuple[str, str, str, float]:
+        """Runs that share a chain grow along one axis: (sweep, entry, family, tightness)."""
+        return (self.sweep, self.entry, self.instance.family, self.instance.tightness)
+
+    def payload(self) -> dict[str, Any]:
+        """A JSON-ready description for the isolated worker process."""
+        return {
+            "suite": self.suite,
+            "sweep": self.sweep,
+            "family": self.instance.family,
+            "generate": self.instance.kwargs(),
+            "instance_key": self.instance.key,
+            "entry": self.entry,
+            "solver": self.solver,
+            "options": dict(self.options),
+            "params": self.params,
+            "time_limit": self.time_limit,
+            "grace": self.grace,
+            "memory_limit_mb": self.memory_limit_mb,
+            "estimator": self.estimator,
+            "axis": self.axis,
+            "axis_index": self.axis_index,
+            "axis_value": self.axis_value,
+        }
+
+
+@dataclass
+class Suite:
+    """A parsed suite file."""
+
+    name: str
+    path: Path
+    description: str
+    runs: list[Run] = field(default_factory=list)
+
+    def instances(self) -> list[InstanceSpec]:
+        """Distinct instances of the suite, in first-use order."""
+        return list(dict.fromkeys(run.instance for run in self.runs))
+
+
+def resolve_suite_path(name: str | os.PathLike[str]) -> Path:
+    """``name`` as a path, or ``benchmarks/NAME.toml`` when ``name`` is a bare suite name."""
+    path = Path(name)
+    if path.exists():
+        return path
+    for candidate in (Path("benchmarks") / f"{name}.toml", Path("benchmarks") / str(name)):
+        if candidate.exists():
+            return candidate
+    raise SuiteError(f"{name}: no such suite file (nor benchmarks/{name}.toml)")
+
+
+def load_suite(path: str | os.PathLike[str]) -> Suite:
+    """Reads a suite file into its runs.
+
+    Raises
+    ------
+    SuiteError
+        Naming the file and the field for every problem found.
+    """
+    path = resolve_suite_path(path)
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SuiteError(f"{path}: cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SuiteError(f"{path}: not valid TOML: {exc}") from None
+    return parse_suite(document, path)
+
+
+def parse_suite(document: dict[str, Any], path: Path) -> Suite:
+    """Builds a :class:`Suite` from a parsed TOML document."""
+
+    def fail(where: str, message: str) -> SuiteError:
+        return SuiteError(f"{path}: {where}: {message}")
+
+    unknown = set(document) - {"suite", "solvers", "sweep"}
+    if unknown:
+        raise fail(sorted(unknown)[0], "unknown table (suite, solvers, sweep)")
+    head = document.get("suite", {})
+    for key in head:
+        if key not in _SUITE_KEYS:
+            raise fail(f"suite.{key}", "unknown field")
+    name = str(head.get("name", path.stem))
+    defaults = {
+        "time_limit": _number(head.get("time_limit", 10.0), "suite.time_limit", fail),
+        "grace": _number(head.get("grace", 10.0), "suite.grace", fail, allow_zero=True),
+        "memory_limit_mb": head.get("memory_limit_mb"),
+    }
+    estimator = head.get("estimator", "robust")
+    if estimator not in ("robust", "expected"):
+        raise fail("suite.estimator", f"{estimator!r} not understood (robust or expected)")
+
+    entries: dict[str, tuple[str, dict[str, Any]]] = {}
+    for entry, spec in document.get("solvers", {}).items():
+        where = f"solvers.{entry}"
+        if not isinstance(spec, dict) or set(spec) - {"solver", "options"}:
+            raise fail(where, "must be a table with solver and options")
+        solver = spec.get("solver", entry)
+        if solver not in SOLVERS:
+            raise fail(f"{where}.solver", f"unknown solver {solver!r} ({', '.join(SOLVERS)})")
+        options = spec.get("options", {})
+        if not isinstance(options, dict):
+            raise fail(f"{where}.options", "must be a table")
+        entries[entry] = (solver, options)
+
+    sweeps = document.get("sweep", [])
+    if not isinstance(sweeps, list) or not sweeps:
+        raise fail("sweep", "needs at least one [[sweep]] table")
+    runs: list[Run] = []
+    seen: set[str] = set()
+    for s, sweep in enumerate(sweeps):
+        runs.extend(_sweep_runs(sweep, s, name, estimator, defaults, entries, seen, fail))
+    return Suite(name=name, path=path, description=str(head.get("description", "")), runs=runs)
+
+
+def _sweep_runs(
+    sweep: dict[str, Any],
+    index: int,
+    suite: str,
+    estimator: str,
+    defaults: dict[str, Any],
+    entries: dict[str, tuple[str, dict[str, Any]]],
+    seen: set[str],
+    fail: Any,
+) -> list[Run]:
+    label = str(sweep.get("name", f"sweep{index + 1}"))
+    where = f"sweep[{index}] ({label})"
+    for key in sweep:
+        if key not in _SWEEP_KEYS:
+            raise fail(f"{where}.{key}", "unknown field")
+    if label in seen:
+        raise fail(f"{where}.name", "duplicate sweep name")
+    seen.add(label)
+    families = sweep.get("family")
+    families = [families] if isinstance(families, str) else families
+    if not families or not all(f in FAMILIES for f in families):
+        raise fail(f"{where}.family", f"must be one of or a list of {', '.join(FAMILIES)}")
+    seeds = sweep.get("seeds", 3)
+    if isinstance(seeds, int) and not isinstance(seeds, bool):
+        seeds = list(range(1, seeds + 1))
+    if not isinstance(seeds, list) or not seeds or not all(isinstance(x, int) for x in seeds):
+        raise fail(f"{where}.seeds", "must be a count or a list of integers")
+    tightness = sweep.get("tightness", 0.5)
+    tightness = tightness if isinstance(tightness, list) else [tightness]
+    for t in tightness:
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 <= t <= 1:
+            raise fail(f"{where}.tightness", f"{t!r} not in [0, 1]")
+    solvers = sweep.get("solvers")
+    if not isinstance(solvers, list) or not solvers:
+        raise fail(f"{where}.solvers", "needs a list of solver entries")
+    for entry in solvers:
+        if entry not in entries and entry not in SOLVERS:
+            raise fail(f"{where}.solvers", f"unknown solver entry {entry!r}")
+    time_limit = _number(
+        sweep.get("time_limit", defaults["time_limit"]), f"{where}.time_limit", fail
+    )
+    grace = _number(sweep.get("grace", defaults["grace"]), f"{where}.grace", fail, allow_zero=True)
+    memory = sweep.get("memory_limit_mb", defaults["memory_limit_mb"])
+    if memory is not None and (not isinstance(memory, int) or memory <= 0):
+        raise fail(f"{where}.memory_limit_mb", "must be a positive integer")
+
+    fixed = dict(sweep.get("sizes", {}))
+    for key in fixed:
+        if key not in SIZE_KNOBS:
+            raise fail(f"{where}.sizes.{key}", f"unknown size knob ({', '.join(SIZE_KNOBS)})")
+    axis = sweep.get("axis")
+    points: list[dict[str, int]]
+    axis_name: str | None = None
+    if axis is None:
+        points = [{}]
+    else:
+        axis = dict(axis)
+        axis_name = str(axis.pop("name", "+".join(axis)))
+        if not axis or set(axis) - set(SIZE_KNOBS):
+            raise fail(f"{where}.axis", f"needs lists of size knobs ({', '.join(SIZE_KNOBS)})")
+        lengths = {len(v) if isinstance(v, list) else -1 for v in axis.values()}
+        if len(lengths) != 1 or -1 in lengths or 0 in lengths:
+            raise fail(f"{where}.axis", "every knob needs a list, all of the same length")
+        points = [{k: v[i] for k, v in axis.items()} for i in range(lengths.pop())]
+    drop = bool(sweep.get("drop_after_timeout", axis is not None))
+
+    runs = []
+    for family in families:
+        for position, point in enumerate(points):
+            knobs = fixed | point
+            try:
+                sizes = resolve_sizes(family, **knobs)
+            except (TypeError, ValueError) as exc:
+                raise fail(f"{where}.sizes", str(exc)) from None
+            pinned = tuple((k, v) for k, v in vars(sizes).items() if v is not None)
+            value = ",".join(f"{k}={v}" for k, v in point.items())
+            for t in tightness:
+                for seed in seeds:
+                    spec = InstanceSpec(family, pinned, int(seed), float(t))
+                    for entry in solvers:
+                        solver, options = entries.get(entry, (entry, {}))
+                        runs.append(
+                            Run(
+                                suite=suite, sweep=label, instance=spec, entry=entry,
+                                solver=solver, options=tuple(sorted(options.items())),
+                                time_limit=time_limit, grace=grace, memory_limit_mb=memory,
+                                estimator=estimator, axis=axis_name, axis_index=position,
+                                axis_value=value, drop_after_timeout=drop,
+                            )
+                        )  # fmt: skip
+    return runs
+
+
+def _number(value: Any, where: str, fail: Any, allow_zero: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise fail(where, f"{value!r} is not a number")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise fail(where, f"{value!r} must be > 0")
+    return float(value)
+
+
+def describe(suite: Suite) -> dict[str, Any]:
+    """Counts of a suite: runs, instances, per sweep and per solver entry."""
+    per_sweep: dict[str, int] = {}
+    per_entry: dict[str, int] = {}
+    for run in suite.runs:
+        per_sweep[run.sweep] = per_sweep.get(run.sweep, 0) + 1
+        per_entry[run.entry] = per_entry.get(run.entry, 0) + 1
+    return {
+        "suite": suite.name,
+        "runs": len(suite.runs),
+        "instances": len(suite.instances()),
+        "sweeps": per_sweep,
+        "solvers": per_entry,
+    }
+
+
+__all__ = ["InstanceSpec", "Run", "Suite", "SuiteError", "describe", "load_suite"]
