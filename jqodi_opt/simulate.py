@@ -12,7 +12,8 @@ The curve of the ``truth`` entry has the shape of an estimator (SPEC §3.1):
 - ``epochs`` form: ``truth`` is the real ``K``; the target is reached after exactly ``K`` epochs.
   There is no loss curve, so for display the loss is drawn as a straight line from ``L0`` to
   ``L_max`` (as :func:`jqodi_opt.learning.loss_trajectory` does) and counts as just below ``L_max``
-  at ``K``.
+  at ``K``. Only ``K`` decides when the target is met; the line is a drawing (it even rises when
+  ``L0`` is below ``L_max``, which the paper's Table VI has for ResNet20 without a ``gamma``).
 - ``power_law`` form: ``truth`` is ``{floor, exponent}``; the loss after epoch ``k`` is
   ``floor + (L0 - floor) * (k + 1) ** -exponent`` with ``L0 = loss_a + gamma``. The format has no
   real ``gamma``; the **expected** one is used (the estimators' unbiased guess of the quantization
