@@ -131,6 +131,8 @@ def prepare_instances(
 def _payload(run: Run, info: dict[str, Any]) -> dict[str, Any]:
     payload = run.payload()
     payload["instance_hash"] = info["instance_hash"]
+    if worker.hang_requested(run.entry):
+        payload["hang"] = True
     payload["instance_info"] = {
         "instance_hash": info["instance_hash"],
         "instance_name": info["name"],
@@ -291,8 +293,8 @@ def run_suite(
                         summary.dropped += 1
                         summary.dropped_entries.setdefault(
                             f"{run.sweep}/{run.entry}",
-                            f"from {run.axis} = {run.axis_value} on (all seeds of a smaller "
-                            "size timed out)",
+                            f"from {run.axis_value} on (every run at a smaller size ended in "
+                            "time_limit or error)",
                         )
                         to_run -= 1
                         progress.update(task, total=to_run)

@@ -11,8 +11,10 @@ The child is forked from a ``forkserver`` that has already imported the package 
 a process may not have children of its own (a daemonic Dask worker) or on request, started as
 ``python -m jqodi_opt.bench.worker`` with the payload on stdin and the row as JSON on stdout.
 
-``JQODI_BENCH_HANG`` (test hook, read only here): a comma-separated list of solver entry names
-whose runs sleep instead of solving, to exercise the wall-clock kill deterministically.
+``JQODI_BENCH_HANG`` (a test hook): a comma-separated list of solver entry names whose runs sleep
+instead of solving, to exercise the wall-clock kill deterministically. The runner's parent reads
+it (:func:`hang_requested`) and marks the payload, so it works the same in a forked child, a fresh
+interpreter or on a Dask worker.
 """
 
 from __future__ import annotations
@@ -138,8 +140,7 @@ def _execute(payload: dict[str, Any]) -> dict[str, Any]:
     problem = compile_problem(build_instance(document), estimator=payload["estimator"])
     out["compile_time_s"] = time.perf_counter() - start
 
-    hang = {s.strip() for s in os.environ.get(HANG_VARIABLE, "").split(",") if s.strip()}
-    if payload["entry"] in hang:
+    if payload.get("hang"):
         time.sleep(10 * (payload["time_limit"] + payload["grace"]) + 60)
 
     start = time.perf_counter()
@@ -166,6 +167,12 @@ def _execute(payload: dict[str, Any]) -> dict[str, Any]:
         out.update(plan_model=result.plan.model, plan_bits=result.plan.bits,
                    plan_time_s=result.plan.time_s)  # fmt: skip
     return out
+
+
+def hang_requested(entry: str) -> bool:
+    """True when ``JQODI_BENCH_HANG`` names ``entry`` (test hook; read in the runner's parent)."""
+    names = {s.strip() for s in os.environ.get(HANG_VARIABLE, "").split(",")}
+    return entry in names
 
 
 def _baselines() -> tuple[str, ...]:
