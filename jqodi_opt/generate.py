@@ -368,8 +368,11 @@ def _epoch_factor(bits: int) -> float:
 
 def _paper_like(rng: np.random.Generator, sizes: Sizes) -> dict[str, Any]:
     # Raspberry Pi 5: a few 10^10 FLOP/s when training, 5-12 W.
-    sd_speed = _sig(rng.uniform(1.0e10, 4.0e10))
-    sd_power = rng.uniform(2.0, 8.0)  # dynamic power: rated 12 W, idle 3.75 W (Table II)
+    # Drawn around the calibration of instances/paper (README there): effective speeds far below
+    # peak, energy per FLOP = a share of the rated power / speed, the device cheaper per FLOP than
+    # a GPU most of the time (the paper's Observation 3), but not always.
+    sd_speed = _sig(rng.uniform(1.0e10, 2.0e10))
+    sd_power = 12.0 * rng.uniform(0.5, 0.9)  # rated 12 W (Table II)
     samples = int(rng.choice([2000, 5000]))  # Data 1 / Data 2
     device = {
         "name": "pi5",
@@ -378,7 +381,7 @@ def _paper_like(rng: np.random.Generator, sizes: Sizes) -> dict[str, Any]:
         "train_samples": samples,
     }
     # A100 cloud: 19.5 TFLOP/s FP32 peak, 400 W rated.
-    cs_speed = _sig(19.5e12 * rng.uniform(0.3, 0.6))
+    cs_speed = _sig(19.5e12 * rng.uniform(0.02, 0.08))
     cloud = {
         "speed_flops": cs_speed,
         "energy_per_flop": _sig(400.0 * rng.uniform(0.6, 1.0) / cs_speed),
@@ -386,26 +389,26 @@ def _paper_like(rng: np.random.Generator, sizes: Sizes) -> dict[str, Any]:
     servers, links = [], []
     for x in range(sizes.edge_servers):
         gpu, peak, rated = _EDGE_GPUS[int(rng.integers(len(_EDGE_GPUS)))]
-        # Small CNN batches use a few per cent of a big GPU, which still draws a good part of its
-        # rated power: per FLOP it can cost as much as the Pi (dynamic power only, as the paper).
-        speed = _sig(peak * _log_uniform(rng, 0.005, 0.03))
+        # Small CNN batches use well under 1-2 % of a big GPU, which still draws most of its
+        # rated power: per FLOP it usually costs more than the Pi.
+        speed = _sig(peak * _log_uniform(rng, 0.002, 0.01))
         name = f"{gpu}-{x + 1}"
         servers.append(
             {
                 "name": name,
                 "speed_flops": speed,
-                "energy_per_flop": _sig(rated * rng.uniform(0.5, 1.0) / speed),
-                "cloud_rate_bps": _sig(_log_uniform(rng, 1.0e9, 1.0e10)),
-                "cloud_energy_per_bit": _sig(_log_uniform(rng, 1.0e-9, 1.0e-8)),
+                "energy_per_flop": _sig(rated * rng.uniform(0.7, 1.0) / speed),
+                "cloud_rate_bps": _sig(_log_uniform(rng, 1.0e8, 1.0e9)),
+                "cloud_energy_per_bit": _sig(_log_uniform(rng, 5.0e-9, 5.0e-8)),
             }
         )
-        # Wi-Fi: 20/40/80 MHz channels, 10-30 dB SNR, 10-100 nJ/bit.
+        # Wi-Fi: 10/20/40 MHz channels, 5-20 dB SNR, 50-200 nJ/bit.
         links.append(
             {
                 "edge_server": name,
-                "bandwidth_hz": float(rng.choice([2.0e7, 4.0e7, 8.0e7])),
-                "snr_db": _sig(rng.uniform(10.0, 30.0), 4),
-                "energy_per_bit": _sig(_log_uniform(rng, 1.0e-8, 1.0e-7)),
+                "bandwidth_hz": float(rng.choice([1.0e7, 2.0e7, 4.0e7])),
+                "snr_db": _sig(rng.uniform(5.0, 20.0), 4),
+                "energy_per_bit": _sig(_log_uniform(rng, 5.0e-8, 2.0e-7)),
             }
         )
     bits = _bit_list(sizes.bitwidths)

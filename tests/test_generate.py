@@ -94,11 +94,11 @@ def test_uncorrelated_has_many_dominated_options():
 
 def test_paper_like_looks_like_the_testbed():
     instance = generate("paper-like", seed=4)
-    assert 5e9 <= instance.device.speed_flops <= 5e10  # a Raspberry Pi 5
+    assert 5e9 <= instance.device.speed_flops <= 3e10  # a Raspberry Pi 5
     assert instance.device.train_samples in (2000, 5000)  # Data 1 / Data 2
     assert [b.bits for b in instance.bitwidths] == [2, 4, 6, 8]
-    assert all(1e11 <= e.speed_flops <= 1e13 for e in instance.edge_servers)
-    assert all(lk.bandwidth_hz in (2e7, 4e7, 8e7) for lk in instance.links)  # Wi-Fi channels
+    assert all(2e10 <= e.speed_flops <= 2e12 for e in instance.edge_servers)
+    assert all(lk.bandwidth_hz in (1e7, 2e7, 4e7) for lk in instance.links)  # Wi-Fi channels
     for entry in instance.learning:
         if entry.infeasible:
             continue
