@@ -547,6 +547,9 @@ def bench_command(
     method: Annotated[
         str | None, typer.Option(help="How each run's process starts: fork or exec.")
     ] = None,
+    only: Annotated[
+        str | None, typer.Option("--solvers", help="Only these solver entries (a,b,...).")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
@@ -558,8 +561,11 @@ def bench_command(
         raise UsageProblem(f"--workers {workers} not understood (must be >= 1).")
     if method not in (None, "fork", "exec"):
         raise UsageProblem(f"--method {method!r} not understood (fork or exec).")
+    loaded = load_suite(suite)
+    if only:
+        loaded = loaded.only([s.strip() for s in only.split(",") if s.strip()])
     summary = run_suite(
-        load_suite(suite), db_file, workers=workers, scheduler=scheduler, method=method,
+        loaded, db_file, workers=workers, scheduler=scheduler, method=method,
         show_progress=not quiet, console=err,
     )  # fmt: skip
     for line in summary.lines():

@@ -168,6 +168,18 @@ class Suite:
     description: str
     runs: list[Run] = field(default_factory=list)
 
+    def only(self, entries: list[str]) -> Suite:
+        """The same suite with only the runs of the named solver entries."""
+        known = {run.entry for run in self.runs}
+        unknown = [e for e in entries if e not in known]
+        if unknown:
+            raise SuiteError(
+                f"{self.path}: no solver entry {', '.join(map(repr, unknown))} in this suite "
+                f"({', '.join(sorted(known))})"
+            )
+        runs = [run for run in self.runs if run.entry in entries]
+        return Suite(self.name, self.path, self.description, runs)
+
     def instances(self) -> list[InstanceSpec]:
         """Distinct instances of the suite, in first-use order."""
         return list(dict.fromkeys(run.instance for run in self.runs))

@@ -186,11 +186,23 @@ def _baselines() -> tuple[str, ...]:
 def _child_entry(connection: Connection, payload: dict[str, Any]) -> None:
     """Entry point of a forked child: ignore Ctrl-C (the parent handles it), run, send the row."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _silence()  # solver banners must not reach the parent's stdout (it may be printing JSON)
     _limit_memory(payload.get("memory_limit_mb"))
     try:
         connection.send(execute(payload))
     finally:
         connection.close()
+
+
+def _silence() -> None:
+    """Points file descriptors 1 and 2 of this process at the null device."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        os.close(null)
+    except OSError:  # pragma: no cover
+        pass
 
 
 def main() -> None:
