@@ -417,8 +417,12 @@ def compare_command(
     if comparison.reference is None:
         err.print("note: no exact solver proved an optimum, so there are no gaps", highlight=False)
     for row in comparison.rows:
-        for reason in row.result.reasons[:3] if row.result.plan is None else []:
+        reasons = row.result.reasons if row.result.plan is None else []
+        for reason in reasons[:3]:  # a baseline lists the telling reasons first
             err.print(f"{row.label}: {reason}", markup=False, highlight=False)
+        if len(reasons) > 3:
+            err.print(f"{row.label}: ... {len(reasons) - 3} more (--json lists all)",
+                      markup=False, highlight=False)  # fmt: skip
         if row.note and row.result.plan is not None:
             err.print(f"{row.label}: {row.note}", markup=False, highlight=False)
 

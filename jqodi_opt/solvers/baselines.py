@@ -46,12 +46,33 @@ class Restriction:
         For each restricted candidate, its index in the full problem.
     options
         For each restricted candidate, the full-problem indices of its options.
+    bits
+        The one bit-width a bit-width baseline keeps (None for the others).
     """
 
     name: str
     problem: Problem
     candidates: tuple[int, ...]
     options: tuple[np.ndarray, ...]
+    bits: int | None = None
+
+    def reasons(self) -> list[str]:
+        """Why the restricted problem is infeasible (empty if it is not), the telling ones first:
+        a kept candidate that is too slow, then pairs of the baseline's own bit-width that cannot
+        learn, then other pairs that cannot, and last the pairs the restriction itself left out."""
+        reasons = self.problem.infeasibility_reasons()
+        kept = {c.name for c in self.problem.candidates}
+
+        def rank(reason: str) -> int:
+            pair = reason.split(":", 1)[0]
+            if pair in kept:
+                return 0
+            if f"{self.name} baseline:" in reason:
+                return 3
+            own = self.bits is not None and pair.rsplit("@", 1)[-1] == str(self.bits)
+            return 1 if own else 2
+
+        return sorted(reasons, key=rank)
 
     def lift(
         self, candidate: int, option_epochs: np.ndarray, full: Problem
@@ -69,6 +90,7 @@ def _restrict(
     reason: str,
     candidate_filter: Callable[[Candidate], bool] | None = None,
     option_filter: Callable[[Candidate], np.ndarray] | None = None,
+    bits: int | None = None,
 ) -> Restriction:
     """``problem.restrict(...)`` plus the index maps, from the same filters."""
     kept: list[int] = []
@@ -86,7 +108,7 @@ def _restrict(
             options.append(np.flatnonzero(mask))
     restricted = problem.restrict(candidate_filter, option_filter, reason=reason)
     assert len(restricted.candidates) == len(kept)
-    return Restriction(name, restricted, tuple(kept), tuple(options))
+    return Restriction(name, restricted, tuple(kept), tuple(options), bits)
 
 
 def _blocks(cand: Candidate) -> int:
@@ -108,6 +130,7 @@ def full_model_restriction(problem: Problem) -> Restriction:
         "full-model",
         "full-model baseline: 32-bit candidates only",
         candidate_filter=lambda c: c.bits == 32,
+        bits=32,
     )
 
 
@@ -119,6 +142,7 @@ def minimal_model_restriction(problem: Problem) -> Restriction:
         "minimal-model",
         f"minimal-model baseline: {bits}-bit candidates only",
         candidate_filter=lambda c: c.bits == bits,
+        bits=bits,
     )
 
 
@@ -175,7 +199,7 @@ def solve_restriction(
         "candidates_kept": len(sub.candidates),
         "options_kept": int(sum(c.num_options for c in sub.candidates)),
     }
-    reasons = sub.infeasibility_reasons()
+    reasons = restriction.reasons()
     if reasons:  # exact: the restriction is feasible iff some fastest plan fits
         stats["restricted_status"] = str(Status.INFEASIBLE)
         return SolverOutput(
@@ -307,8 +331,7 @@ def solve_baseline(
         raise ValueError(f"baseline {name!r} not understood; choose from {', '.join(BASELINES)}.")
     if name in RESTRICTIONS:
         started = time.perf_counter()
-        sub = RESTRICTIONS[name](problem).problem
-        reasons = sub.infeasibility_reasons()
+        reasons = RESTRICTIONS[name](problem).reasons()
         if reasons:
             return Result(
                 name,
