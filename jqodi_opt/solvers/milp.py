@@ -1,0 +1,500 @@
+"""The MCK MILP of SPEC §1.3 in Pyomo, solved by HiGHS (``solver="milp"``).
+
+Two formulations of the same model, over the candidates and options left by
+:func:`~jqodi_opt.solvers.reduce.reduce_problem`:
+
+``"epochs"`` (paper eq. 16, per epoch)
+    binary ``z[c]`` picks one candidate (``sum_c z[c] = 1``); binary ``y[c,k,o]`` picks option
+    ``o`` for epoch ``k = 1..K_c`` (``sum_o y[c,k,o] = z[c]``).
+``"counts"``
+    integer ``n[c,o] >= 0`` epochs of candidate ``c`` on option ``o`` (``sum_o n[c,o] = K_c z[c]``).
+    Epochs are interchangeable (cost and time do not depend on ``k``), so this is the same model
+    without the symmetry between epochs; the plan lays each option's epochs out consecutively.
+
+Both have one time constraint per candidate, ``sum_o t[c,o] * (epochs on o) <= (T_max - tau_c)
+z[c]`` (summing them over ``c`` gives the aggregated ``tau + sum t <= T_max``; per candidate is the
+tighter LP relaxation), and the objective ``sum_c E_c z[c] + sum e[c,o] * (epochs on o)``.
+
+Numerics. Times enter in units of ``T_max`` and energies in units of a lower bound on the optimum
+(``min_c E_c + K_c min_o e[c,o]``), and HiGHS runs with ``mip_feasibility_tolerance`` 5e-10: a row
+may be violated by at most 5e-10 of ``T_max`` (the SPEC accepts 1e-9), and HiGHS prunes a node
+only when its bound is within 5e-10 of the optimum's lower bound, so ``optimal`` is proven to about
+1e-9 relative. ``mip_rel_gap`` defaults to 0; with a positive gap the status is ``feasible`` unless
+HiGHS closes the gap completely.
+
+The Pyomo model is built with :func:`build_milp` (variables, then constraints, then objective) and
+handed to ``highspy`` by :func:`to_highs`, a direct writer for linear models: Pyomo's persistent
+HiGHS interface walks every expression in Python and costs ~17 s per million variables.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyomo.environ as pyo
+from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
+from pyomo.core.expr.numvalue import native_numeric_types
+from pyomo.repn import generate_standard_repn
+
+from jqodi_opt.problem import Problem
+from jqodi_opt.result import SolverOutput, Status
+from jqodi_opt.solvers.reduce import Reduction, energy_lower_bound, reduce_problem
+
+FORMULATIONS = ("epochs", "counts")
+
+#: HiGHS ``mip_feasibility_tolerance``: rows, integrality and node pruning, in model units.
+FEASIBILITY_TOLERANCE = 5e-10
+
+#: HiGHS model status (by name) -> status; anything else is an error.
+HIGHS_STATUS: dict[str, Status] = {
+    "kOptimal": Status.OPTIMAL,
+    "kInfeasible": Status.INFEASIBLE,
+    "kTimeLimit": Status.TIME_LIMIT,
+    # limits this backend never sets: a solution is feasible, no proof
+    "kIterationLimit": Status.FEASIBLE,
+    "kSolutionLimit": Status.FEASIBLE,
+    "kObjectiveBound": Status.FEASIBLE,
+    "kObjectiveTarget": Status.FEASIBLE,
+    # cannot happen for this bounded model, or HiGHS failed
+    "kUnbounded": Status.ERROR,
+    "kUnboundedOrInfeasible": Status.ERROR,
+    "kInterrupt": Status.ERROR,
+    "kHighsInterrupt": Status.ERROR,
+    "kMemoryLimit": Status.ERROR,
+    "kNotset": Status.ERROR,
+    "kLoadError": Status.ERROR,
+    "kModelError": Status.ERROR,
+    "kPresolveError": Status.ERROR,
+    "kSolveError": Status.ERROR,
+    "kPostsolveError": Status.ERROR,
+    "kModelEmpty": Status.ERROR,
+    "kUnknown": Status.ERROR,
+}
+
+
+def translate_status(native: str) -> Status:
+    """The status for a HiGHS model status name; unknown names are errors."""
+    return HIGHS_STATUS.get(native, Status.ERROR)
+
+
+@dataclass
+class MilpModel:
+    """A built MILP: the Pyomo model and how to read a plan back from it.
+
+    Attributes
+    ----------
+    model
+        The Pyomo ``ConcreteModel`` (``z``, ``y`` or ``n``, constraints, ``energy``).
+    formulation
+        ``"epochs"`` or ``"counts"``.
+    reduction
+        Candidates and options the model covers.
+    time_unit_s, energy_unit_j
+        Times and energies enter the model divided by these.
+    z
+        ``z[c]`` of each kept candidate, in reduction order.
+    blocks
+        Per kept candidate: its epoch variables (``y`` or ``n``) in a flat list, and for each
+        of them the index of its option in ``problem.candidates[c]``.
+    """
+
+    model: pyo.ConcreteModel
+    formulation: str
+    reduction: Reduction
+    time_unit_s: float
+    energy_unit_j: float
+    z: list[Any] = field(default_factory=list)
+    blocks: list[tuple[list[Any], np.ndarray]] = field(default_factory=list)
+
+
+def _linear(coefs: Sequence[float], variables: Sequence[Any]) -> LinearExpression:
+    return LinearExpression(constant=0.0, linear_coefs=list(coefs), linear_vars=list(variables))
+
+
+def build_milp(
+    problem: Problem,
+    formulation: str = "epochs",
+    *,
+    symmetry_breaking: bool = True,
+    reduction: Reduction | None = None,
+) -> MilpModel:
+    """Builds the Pyomo model: variables, then constraints, then the objective.
+
+    Parameters
+    ----------
+    problem
+        The compiled problem.
+    formulation
+        ``"epochs"`` (binary ``y[c,k,o]``) or ``"counts"`` (integer ``n[c,o]``).
+    symmetry_breaking
+        Epochs formulation only: ``sum_o r_o y[c,k,o] <= sum_o r_o y[c,k+1,o]`` with ``r_o`` the
+        option's rank by time, i.e. the options run in order of increasing time. Any plan can be
+        reordered so, so no cost is lost; it removes the ``K!`` equivalent orderings.
+    reduction
+        Reductions to build over (default: :func:`reduce_problem`). Must keep a candidate.
+    """
+    if formulation not in FORMULATIONS:
+        raise ValueError(
+            f"formulation {formulation!r} not understood (choose from {', '.join(FORMULATIONS)})."
+        )
+    reduction = reduction if reduction is not None else reduce_problem(problem)
+    if not reduction.candidates:
+        raise ValueError("no candidate can meet T_max: nothing to build.")
+    time_unit = problem.time_limit_s
+    energy_unit = energy_lower_bound(problem, reduction)
+    kept = reduction.candidates
+    cands = [problem.candidates[c] for c in kept]
+
+    m = pyo.ConcreteModel(name=f"jqodi-{formulation}-{problem.name}")
+    milp = MilpModel(m, formulation, reduction, time_unit, energy_unit)
+
+    # ---- variables
+    m.z = pyo.Var(list(kept), domain=pyo.Binary, doc="candidate c is chosen")
+    milp.z = [m.z[c] for c in kept]
+    if formulation == "counts":
+        index = [(c, int(o)) for c, opts in zip(kept, reduction.options, strict=True) for o in opts]
+        bounds = {c: (0, cand.epochs) for c, cand in zip(kept, cands, strict=True)}
+        m.n = pyo.Var(
+            index,
+            domain=pyo.NonNegativeIntegers,
+            bounds=lambda _, c, o: bounds[c],
+            doc="epochs of candidate c on option o",
+        )
+        flat = list(m.n.values())
+        start = 0
+        for opts in reduction.options:
+            milp.blocks.append((flat[start : start + len(opts)], opts))
+            start += len(opts)
+    else:
+        index3 = [
+            (c, k, int(o))
+            for c, cand, opts in zip(kept, cands, reduction.options, strict=True)
+            for k in range(1, cand.epochs + 1)
+            for o in opts
+        ]
+        m.y = pyo.Var(index3, domain=pyo.Binary, doc="epoch k of candidate c runs option o")
+        flat = list(m.y.values())
+        start = 0
+        for cand, opts in zip(cands, reduction.options, strict=True):
+            size = cand.epochs * len(opts)
+            milp.blocks.append((flat[start : start + size], np.tile(opts, cand.epochs)))
+            start += size
+
+    # ---- constraints
+    position = {c: i for i, c in enumerate(kept)}
+    m.one_candidate = pyo.Constraint(expr=_linear([1.0] * len(kept), milp.z) == 1)
+    time_coefs = []
+    for cand, opts in zip(cands, reduction.options, strict=True):
+        time_coefs.append((cand.option_time_s[opts] / time_unit).tolist())
+    if formulation == "counts":
+        m.all_epochs = pyo.Constraint(
+            list(kept),
+            rule=lambda _, c: (
+                _linear(
+                    [1.0] * len(milp.blocks[position[c]][0])
+                    + [-float(problem.candidates[c].epochs)],
+                    [*milp.blocks[position[c]][0], m.z[c]],
+                )
+                == 0
+            ),
+            doc="sum_o n[c,o] = K_c z[c]",
+        )
+    else:
+        epoch_index = [
+            (c, k) for c, cand in zip(kept, cands, strict=True) for k in range(1, cand.epochs + 1)
+        ]
+
+        def one_option(_: Any, c: int, k: int) -> Any:
+            i = position[c]
+            width = len(reduction.options[i])
+            ys = milp.blocks[i][0][(k - 1) * width : k * width]
+            return _linear([1.0] * width + [-1.0], [*ys, m.z[c]]) == 0
+
+        m.one_option = pyo.Constraint(epoch_index, rule=one_option, doc="sum_o y[c,k,o] = z[c]")
+        if symmetry_breaking:
+            order_index = [(c, k) for c, k in epoch_index if k < problem.candidates[c].epochs]
+
+            def in_order(_: Any, c: int, k: int) -> Any:
+                i = position[c]
+                width = len(reduction.options[i])
+                ys = milp.blocks[i][0][(k - 1) * width : (k + 1) * width]
+                rank = [float(r) for r in range(width)]
+                return _linear(rank + [-r for r in rank], ys) <= 0
+
+            m.in_order = pyo.Constraint(
+                order_index, rule=in_order, doc="epoch k's option ranks no later than epoch k+1's"
+            )
+
+    def time_limit(_: Any, c: int) -> Any:
+        i = position[c]
+        cand = cands[i]
+        variables, _opts = milp.blocks[i]
+        reps = 1 if formulation == "counts" else cand.epochs
+        coefs = time_coefs[i] * reps + [-cand.budget_s / time_unit]
+        return _linear(coefs, [*variables, m.z[c]]) <= 0
+
+    m.time_limit = pyo.Constraint(
+        list(kept), rule=time_limit, doc="sum t[c,o] (epochs on o) <= (T_max - tau_c) z[c]"
+    )
+
+    # ---- objective
+    coefs: list[float] = []
+    variables: list[Any] = []
+    for i, (cand, opts) in enumerate(zip(cands, reduction.options, strict=True)):
+        coefs.append(cand.quantize_energy_j / energy_unit)
+        variables.append(milp.z[i])
+        reps = 1 if formulation == "counts" else cand.epochs
+        coefs.extend((cand.option_energy_j[opts] / energy_unit).tolist() * reps)
+        variables.extend(milp.blocks[i][0])
+    m.energy = pyo.Objective(expr=_linear(coefs, variables), sense=pyo.minimize)
+    return milp
+
+
+# --------------------------------------------------------------------------------------------------
+# Pyomo -> highspy
+# --------------------------------------------------------------------------------------------------
+
+
+def _terms(expr: Any) -> tuple[float, list[float], list[Any]]:
+    """``(constant, coefficients, variables)`` of a linear expression."""
+    if isinstance(expr, LinearExpression):
+        constant = 0.0
+        coefs: list[float] = []
+        variables: list[Any] = []
+        for arg in expr.args:
+            if arg.__class__ is MonomialTermExpression:
+                coef, var = arg.args
+                coefs.append(float(pyo.value(coef)))
+                variables.append(var)
+            elif arg.__class__ in native_numeric_types:
+                constant += float(arg)
+            else:
+                break
+        else:
+            return constant, coefs, variables
+    repn = generate_standard_repn(expr, quadratic=False)
+    if not repn.is_linear():
+        raise ValueError(f"nonlinear expression in a MILP: {expr}")
+    return (
+        float(pyo.value(repn.constant)),
+        [float(pyo.value(c)) for c in repn.linear_coefs],
+        list(repn.linear_vars),
+    )
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """Sends file descriptor 1 to 2 for a while (highspy prints a banner on its first Highs())."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def new_highs() -> Any:
+    """A quiet ``highspy.Highs``."""
+    import highspy
+
+    with _stdout_to_stderr():
+        highs = highspy.Highs()
+    highs.setOptionValue("output_flag", False)
+    return highs
+
+
+def to_highs(model: pyo.ConcreteModel) -> tuple[Any, dict[int, int]]:
+    """Hands a linear Pyomo model to a new ``highspy.Highs``.
+
+    Returns the HiGHS object and the column of each variable (by ``id``). Variables are columns in
+    declaration order, active constraints rows, the one active objective the cost.
+    """
+    import highspy
+
+    inf = highspy.kHighsInf
+    column: dict[int, int] = {}
+    lower: list[float] = []
+    upper: list[float] = []
+    integer: list[int] = []
+    for var in model.component_data_objects(pyo.Var, active=True, descend_into=True):
+        column[id(var)] = len(lower)
+        lb, ub = var.bounds
+        lower.append(-inf if lb is None else float(lb))
+        upper.append(inf if ub is None else float(ub))
+        if var.is_integer():
+            integer.append(len(lower) - 1)
+    num_col = len(lower)
+
+    starts = [0]
+    index_parts: list[list[int]] = []
+    value_parts: list[list[float]] = []
+    row_lower: list[float] = []
+    row_upper: list[float] = []
+    for con in model.component_data_objects(pyo.Constraint, active=True, descend_into=True):
+        constant, coefs, variables = _terms(con.body)
+        lb, ub = con.lb, con.ub
+        row_lower.append(-inf if lb is None else float(lb) - constant)
+        row_upper.append(inf if ub is None else float(ub) - constant)
+        index_parts.append([column[id(v)] for v in variables])
+        value_parts.append(coefs)
+        starts.append(starts[-1] + len(coefs))
+
+    objectives = list(model.component_data_objects(pyo.Objective, active=True, descend_into=True))
+    if len(objectives) != 1:
+        raise ValueError(f"expected one active objective, found {len(objectives)}.")
+    offset, obj_coefs, obj_vars = _terms(objectives[0].expr)
+    sign = 1.0 if objectives[0].sense == pyo.minimize else -1.0
+    cost = np.zeros(num_col)
+    np.add.at(cost, [column[id(v)] for v in obj_vars], np.asarray(obj_coefs) * sign)
+
+    lp = highspy.HighsLp()
+    lp.num_col_ = num_col
+    lp.num_row_ = len(row_lower)
+    lp.offset_ = offset * sign
+    lp.col_cost_ = cost
+    lp.col_lower_ = np.asarray(lower)
+    lp.col_upper_ = np.asarray(upper)
+    lp.row_lower_ = np.asarray(row_lower)
+    lp.row_upper_ = np.asarray(row_upper)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.num_col_ = num_col
+    lp.a_matrix_.num_row_ = len(row_lower)
+    lp.a_matrix_.start_ = np.asarray(starts, dtype=np.int32)
+    lp.a_matrix_.index_ = np.fromiter(
+        (i for part in index_parts for i in part), dtype=np.int32, count=starts[-1]
+    )
+    lp.a_matrix_.value_ = np.fromiter(
+        (v for part in value_parts for v in part), dtype=np.float64, count=starts[-1]
+    )
+    integrality = np.full(num_col, highspy.HighsVarType.kContinuous)
+    integrality[integer] = highspy.HighsVarType.kInteger
+    lp.integrality_ = integrality.tolist()
+    highs = new_highs()
+    status = highs.passModel(lp)
+    if status == highspy.HighsStatus.kError:
+        raise RuntimeError("HiGHS refused the model (passModel returned an error).")
+    return highs, column
+
+
+# --------------------------------------------------------------------------------------------------
+# solve
+# --------------------------------------------------------------------------------------------------
+
+
+def solve_milp(
+    problem: Problem,
+    time_limit: float | None = None,
+    *,
+    formulation: str = "epochs",
+    mip_rel_gap: float = 0.0,
+    threads: int | None = None,
+    symmetry_breaking: bool = True,
+    display: bool = False,
+) -> SolverOutput:
+    """Solves the MILP with HiGHS.
+
+    Parameters
+    ----------
+    problem
+        The compiled problem.
+    time_limit
+        Wall-clock seconds for build and solve together (None: none). A time limit returns HiGHS's
+        incumbent, if any, with status ``time_limit``.
+    formulation
+        ``"epochs"`` (per epoch, paper eq. 16) or ``"counts"`` (epochs per option).
+    mip_rel_gap
+        HiGHS's relative gap; 0 (default) means optimal is optimal. With a positive gap the
+        status is ``feasible`` unless the gap is closed.
+    threads
+        HiGHS threads (None: HiGHS's default).
+    symmetry_breaking
+        Order the epochs' options (epochs formulation only; see :func:`build_milp`).
+    display
+        Print HiGHS's log.
+    """
+    if formulation not in FORMULATIONS:
+        raise ValueError(
+            f"formulation {formulation!r} not understood (choose from {', '.join(FORMULATIONS)})."
+        )
+    if not 0 <= mip_rel_gap < 1:
+        raise ValueError(f"mip_rel_gap {mip_rel_gap} not understood (0 <= gap < 1).")
+    if threads is not None and threads < 1:
+        raise ValueError(f"threads {threads} not understood (>= 1).")
+    start = time.perf_counter()
+    reduction = reduce_problem(problem)
+    stats: dict[str, Any] = {"formulation": formulation, **reduction.stats()}
+    if not reduction.candidates:
+        return SolverOutput(
+            Status.INFEASIBLE,
+            build_time_s=time.perf_counter() - start,
+            stats=stats,
+            message="no candidate's fastest plan fits T_max",
+        )
+    milp = build_milp(
+        problem, formulation, symmetry_breaking=symmetry_breaking, reduction=reduction
+    )
+    highs, column = to_highs(milp.model)
+    build_time = time.perf_counter() - start
+    stats["variables"] = highs.getNumCol()
+    stats["constraints"] = highs.getNumRow()
+    stats["nonzeros"] = highs.getNumNz()
+    if time_limit is not None and build_time >= time_limit:
+        stats["native_status"] = "not run: time limit reached while building"
+        return SolverOutput(Status.TIME_LIMIT, build_time_s=build_time, stats=stats)
+
+    import highspy
+
+    if threads is not None:
+        highspy.Highs.resetGlobalScheduler(True)
+        highs.setOptionValue("threads", int(threads))
+    highs.setOptionValue("output_flag", bool(display))
+    highs.setOptionValue("mip_rel_gap", float(mip_rel_gap))
+    highs.setOptionValue("mip_abs_gap", 0.0)
+    highs.setOptionValue("mip_feasibility_tolerance", FEASIBILITY_TOLERANCE)
+    if time_limit is not None:
+        highs.setOptionValue("time_limit", float(time_limit - build_time))
+    solve_start = time.perf_counter()
+    highs.run()
+    solve_time = time.perf_counter() - solve_start
+
+    native = highs.getModelStatus().name
+    info = highs.getInfo()
+    stats["native_status"] = native
+    stats["nodes"] = int(info.mip_node_count)
+    status = translate_status(native)
+    has_solution = info.primal_solution_status == 2 and status is not Status.INFEASIBLE
+    bound = None
+    if math.isfinite(info.mip_dual_bound):
+        bound = info.mip_dual_bound * milp.energy_unit_j
+    elif status is Status.OPTIMAL and has_solution:
+        bound = info.objective_function_value * milp.energy_unit_j
+    if status is Status.OPTIMAL and mip_rel_gap > 0 and info.mip_gap > 0:
+        status = Status.FEASIBLE  # stopped within the requested gap, not at a proven optimum
+    output = SolverOutput(
+        status, bound=bound, build_time_s=build_time, solve_time_s=solve_time, stats=stats
+    )
+    if not has_solution:
+        return output
+
+    values = np.asarray(highs.getSolution().col_value)
+    z_values = values[[column[id(v)] for v in milp.z]]
+    chosen = int(np.argmax(z_values))
+    variables, options = milp.blocks[chosen]
+    counts_per_var = np.rint(values[[column[id(v)] for v in variables]]).astype(np.int64)
+    candidate = milp.reduction.candidates[chosen]
+    option_epochs = np.zeros(problem.candidates[candidate].num_options, dtype=np.int64)
+    np.add.at(option_epochs, options, counts_per_var)
+    output.candidate = candidate
+    output.option_epochs = option_epochs
+    return output
