@@ -161,8 +161,14 @@ def test_second_run_does_no_work(smoke_db):
 
 
 def test_interrupted_run_resumes_without_duplicates_or_losses(tmp_path):
+    suite_file = tmp_path / "resume.toml"
+    suite_file.write_text(
+        '[[sweep]]\nfamily = ["uncorrelated", "tradeoff"]\nseeds = 6\n'
+        'solvers = ["jqodi", "static"]\n[sweep.sizes]\nedge_servers = 2\n',
+        encoding="utf-8",
+    )
     db = tmp_path / "resume.sqlite"
-    command = [sys.executable, "-m", "jqodi_opt.cli", "bench", str(SMOKE), "--db", str(db),
+    command = [sys.executable, "-m", "jqodi_opt.cli", "bench", str(suite_file), "--db", str(db),
                "--workers", "1", "--quiet"]  # fmt: skip
     process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
@@ -171,7 +177,7 @@ def test_interrupted_run_resumes_without_duplicates_or_losses(tmp_path):
     process.send_signal(signal.SIGINT)  # Ctrl-C
     _, stderr = process.communicate(timeout=60)
     first = rows(db, "instance_hash, solver, params, status, objective, finished_at")
-    total = len(load_suite(SMOKE).runs)
+    total = len(load_suite(suite_file).runs)
     assert 3 <= len(first) < total, stderr
     assert process.returncode == 130, stderr
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import os
+import signal
+import threading
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -245,10 +247,12 @@ def run_suite(
     show_progress
         Show a progress bar with ETA on stderr.
 
-    KeyboardInterrupt is re-raised after the running children are killed; every run finished
-    before it is already stored.
+    KeyboardInterrupt (Ctrl-C, or SIGTERM, which is turned into one while this runs in the main
+    thread) is re-raised after the running children are killed; every run finished before it is
+    already stored.
     """
     start = time.perf_counter()
+    previous_term = _catch_sigterm()
     path = Path(db_path) if db_path is not None else default_db_path(suite)
     connection = db.connect(path)
     console = console or Console(stderr=True)
@@ -320,7 +324,20 @@ def run_suite(
             backend.close(interrupted)
         connection.close()
         summary.elapsed_s = time.perf_counter() - start
+        if previous_term is not None:
+            signal.signal(signal.SIGTERM, previous_term)
     return summary
+
+
+def _catch_sigterm() -> Any:
+    """Makes SIGTERM raise KeyboardInterrupt (main thread only); returns the previous handler."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, interrupt)
 
 
 def _row_of(future: Any, run: Run, info: dict[str, Any]) -> dict[str, Any]:
