@@ -1,6 +1,6 @@
 """Headline figures for benchmarks/README.md from the results files (run from the repository root).
 
-    python benchmarks/headline.py benchmarks/results/gap.sqlite benchmarks/results/scaling.sqlite
+python benchmarks/headline.py benchmarks/results/gap.sqlite benchmarks/results/scaling.sqlite
 """
 
 from __future__ import annotations
@@ -39,20 +39,25 @@ def scaling_headline(path: str) -> None:
     print(f"## scaling: {len(runs)} runs")
     for (sweep, entry), part in runs.groupby(["sweep", "entry"]):
         by_size = part.groupby("epoch_option_pairs")
-        proven = [size for size, g in by_size if (g["status"] == "optimal").all()]
-        done = [size for size, g in by_size if g["status"].isin(["optimal", "feasible"]).all()]
+        proven = [int(str(s)) for s, g in by_size if (g["status"] == "optimal").all()]
+        done = [int(str(s)) for s, g in by_size if g["status"].isin(["optimal", "feasible"]).all()]
         median = by_size["time_s"].median()
         print(
             f"{sweep:11s} {entry:12s} largest all-optimal {max(proven) if proven else '-':>12} "
             f"largest all-finished {max(done) if done else '-':>12}  "
-            + " ".join(f"{int(k):.0e}:{v:.2f}s" for k, v in median.items())
+            + " ".join(f"{float(str(k)):.0e}:{v:.2f}s" for k, v in median.items())
         )
     for sweep in runs["sweep"].unique():
         part = runs[runs["sweep"] == sweep]
-        table = part.pivot_table(index="epoch_option_pairs", columns="entry", values="time_s",
-                                 aggfunc="median")
-        status = part.pivot_table(index="epoch_option_pairs", columns="entry", values="status",
-                                  aggfunc=lambda s: ",".join(sorted(set(s))))
+        table = part.pivot_table(
+            index="epoch_option_pairs", columns="entry", values="time_s", aggfunc="median"
+        )
+        status = part.pivot_table(
+            index="epoch_option_pairs",
+            columns="entry",
+            values="status",
+            aggfunc=lambda s: ",".join(sorted(set(s))),
+        )
         print(f"\n{sweep}\n{table.round(3).to_string()}\n{status.to_string()}")
 
 

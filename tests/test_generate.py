@@ -106,6 +106,7 @@ def test_paper_like_looks_like_the_testbed():
         assert set(entry.truth) == {"floor", "exponent"}
     problem = compile_problem(instance)
     for cand in problem.candidates:
+        assert cand.epochs_robust is not None and cand.epochs_expected is not None
         assert cand.epochs_robust >= cand.epochs_expected
 
 
