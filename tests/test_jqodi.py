@@ -4,6 +4,7 @@ risk/opportunity score at work, and the tree command."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import networkx as nx
@@ -203,22 +204,35 @@ def test_the_true_elapsed_time_decides_the_cell_so_a_plan_ending_at_the_limit_is
     assert out.option_epochs is not None and out.option_epochs.tolist() == [1, 0]
 
 
-def test_merging_can_lose_the_only_plan_and_then_the_fastest_plan_is_returned() -> None:
+def test_merging_can_lose_the_only_plan_unless_dead_states_are_dropped_first() -> None:
     # T_max = 1 s on a grid of ONE cell: every state within the limit merges into cell 1.
-    # Options: a = (0.7 s, 1 J), b = (0.35 s, 2 J); K = 2.
-    # Epoch 1: a (0.7 s, 1 J) and b (0.35 s, 2 J) share cell 1; the merge keeps a (less energy).
-    # Epoch 2: a+a = 1.4 s and a+b = 1.05 s exceed T_max: no path reaches Θ.
-    # The only feasible plan is b+b (0.7 s, 4 J) — the fastest plan, which the fallback returns.
+    # Options: a = (0.7 s, 1 J), b = (0.35 s, 2 J); K = 2. The only feasible plan is b+b (0.7 s).
     problem = grid_problem([[70, 35]], [[1.0, 2.0]], [2], [0], buckets=100, time_limit_s=1.0)
-    out = solve_jqodi(problem, None, score="energy", time_buckets=1)
-    assert out.status is Status.FEASIBLE
-    assert out.stats["fallback"] is True
+    # As Algorithm 1 (no lookahead): epoch 1 has a (0.7 s, 1 J) and b (0.35 s, 2 J) in cell 1;
+    # the merge keeps a. Epoch 2: a+a = 1.4 s and a+b = 1.05 s exceed T_max: no path reaches Θ,
+    # and the fallback returns the fastest plan, b+b.
+    out = solve_jqodi(problem, None, score="energy", time_buckets=1, lookahead=False)
+    assert out.status is Status.FEASIBLE and out.stats["fallback"] is True
     assert out.option_epochs is not None and out.option_epochs.tolist() == [0, 2]
     assert "fastest plan" in out.message
-    # A grid of 100 cells keeps both states apart and finds b+b itself.
-    out = solve_jqodi(problem, None, score="energy", time_buckets=100)
+    # With the lookahead, a is dropped at epoch 1 (0.7 s + 1 epoch of >= 0.35 s > 1 s), so the
+    # merge keeps b, and the tree finds b+b itself.
+    out = solve_jqodi(problem, None, score="energy", time_buckets=1)
     assert out.stats["fallback"] is False
     assert out.option_epochs is not None and out.option_epochs.tolist() == [0, 2]
+
+
+def test_fastest_plan_within_the_time_tolerance_only_is_returned_by_the_fallback() -> None:
+    # Two epochs of 0.5 s * (1 + 4e-10): 1 s * (1 + 4e-10), over T_max but within the 1e-9
+    # tolerance (SPEC §1.3), so the problem counts as feasible; the tree, strict, finds nothing.
+    problem = grid_problem([[50]], [[1.0]], [2], [0], buckets=100, time_limit_s=1.0)
+    cand = problem.candidates[0]
+    slow = replace(cand, option_time_s=np.array([0.5 * (1 + 4e-10)]))
+    problem = replace(problem, candidates=(slow,))
+    assert problem.infeasibility_reasons() == []
+    out = solve_jqodi(problem, None)
+    assert out.status is Status.FEASIBLE and out.stats["fallback"] is True
+    assert out.option_epochs is not None and out.option_epochs.tolist() == [2]
 
 
 # --------------------------------------------------------------------------------------------------

@@ -10,12 +10,15 @@ robust loss falls below ``L_max``; paper: ``K = K_rob``) connect to the virtual 
 Unmerged, the tree has ``O_c ** K_c`` leaves. As the paper claims polynomial time (Property 2),
 states are merged: two states of the same (candidate, epoch) whose elapsed times fall in the same
 cell of a grid of ``time_buckets`` cells over ``[0, T_max]`` become one, keeping the least energy (a
-Bellman step). Elapsed time is rounded **up** to the cell at every step (``tau`` too), so a path the
-tree calls feasible is feasible; the price is that a feasible plan within a few cells of ``T_max``
-can be missed. The loss of a state depends only on (candidate, epoch) — partitioning does not change
-the loss trajectory (paper §II) — so it never separates two states. This makes CreateTree a dynamic
-programme over (epoch, time cell) per candidate: ``O(sum_c K_c * B * O_c)`` time and ``O(K_c * B)``
-memory for the back-pointers, with ``B = time_buckets`` and ``O_c`` the options.
+Bellman step). A state carries the true elapsed time of its least-energy path, and its cell is that
+time rounded **up**, so a path the tree calls feasible is feasible; the price is that a merge can
+drop a slightly faster, dearer state that a cheaper plan near ``T_max`` would have needed. The loss
+of a state depends only on (candidate, epoch) — partitioning does not change the loss trajectory
+(paper §II) — so it never separates two states. This makes CreateTree a dynamic programme over
+(epoch, time cell) per candidate: ``O(sum_c K_c * B * O_c)`` time and ``O(K_c * B)`` memory for the
+back-pointers, with ``B = time_buckets`` and ``O_c`` the options. One addition to Algorithm 1
+(``lookahead=True``, default): a state that cannot reach Θ in time even with the fastest option is
+not kept, so that it cannot shadow a state that can (see :func:`create_tree`).
 
 Algorithms 2–3 collect the feasible paths to Θ: here one path per candidate and final time cell, the
 least-energy one (so at least the least-energy path of every candidate), all of them scored.
@@ -33,16 +36,17 @@ The paper's prose calls ``opp >= 1`` and ``risk >= 1``, but its formulas give ``
 ``K_exp <= K_rob``; the formulas (as SPEC §2 states them) are implemented, so a path whose expected
 time is far below its robust time scores worse, the paper's stated aim ("choose paths with a more
 accurate estimate"). In the ``epochs`` learning form both final losses count as just below
-``L_max``, so ``risk = 1``.
-Where the expected estimator cannot reach the target, ``opp = risk = 1``. The lowest score wins;
-ties go to the lowest candidate index, then the earliest cell. ``score="energy"`` picks the
-least-energy path instead, to measure the scoring's own effect. The plan returned runs ``K_c``
-epochs (robust by default), which is what ``evaluate`` checks.
+``L_max``, so ``risk = 1``. Where the expected estimator cannot reach the target,
+``opp = risk = 1``. The lowest score wins; ties go to the lowest candidate index, then the earliest
+cell. ``score="energy"`` picks the least-energy path instead, to measure the scoring's own effect.
+The plan returned runs ``K_c`` epochs (robust by default), which is what ``evaluate`` checks.
 
-If the tree reaches Θ for no candidate although a plan exists (the grid rounding lost it), the
-fastest plan — ``K_c`` epochs of a fastest option, the least-energy such candidate — is returned
-with status ``feasible`` and ``stats["fallback"] = True``; it is feasible whenever any plan is. With
-no feasible candidate at all the status is ``infeasible``.
+If the tree reaches Θ for no candidate although a plan exists, the fastest plan — ``K_c`` epochs of
+a fastest option, the least-energy such candidate — is returned with status ``feasible`` and
+``stats["fallback"] = True``; it is feasible whenever any plan is. With the lookahead this happens
+only when the fastest plan overshoots ``T_max`` by less than the time tolerance of SPEC §1.3 (or
+by floating-point rounding); without it, also when merging lost every path. With no feasible
+candidate at all the status is ``infeasible``.
 """
 
 from __future__ import annotations
@@ -167,7 +171,11 @@ def _first_per_cell(target: np.ndarray, energy: np.ndarray) -> np.ndarray:
 
 
 def create_tree(
-    problem: Problem, candidate: int, time_buckets: int = 1000, keep_layers: bool = False
+    problem: Problem,
+    candidate: int,
+    time_buckets: int = 1000,
+    keep_layers: bool = False,
+    lookahead: bool = True,
 ) -> CandidateTree:
     """Algorithm 1 (CreateTree) for one candidate, with states merged on a time grid.
 
@@ -175,9 +183,16 @@ def create_tree(
     elapsed time ``T``) is expanded by every option ``o`` to elapsed time ``T + t_o`` (lines
     28–37); children beyond ``T_max`` are dropped; children whose times fall in the same cell merge
     into the least-energy one (ties: the lower option index, then the earlier parent cell). A
-    parent's cell is ``ceil(T / cell_s)``, so the states of one cell differ by less than a cell in
+    state's cell is ``ceil(T / cell_s)``, so the states of one cell differ by less than a cell in
     time. ``O(K_c * B * O_c)`` time (the children of one option come out sorted by cell, so merging
     needs no sort).
+
+    With ``lookahead`` (default), a child that cannot reach Θ in time even with the fastest option
+    in every remaining epoch (``T' + (K_c - k) * t_min > T_max``) is dropped too, before merging.
+    Such a state lies on no path to Θ, so the unmerged tree's paths to Θ are unchanged; but the
+    merge then keeps the least-energy state that can still finish, instead of a cheaper one that
+    cannot, which would shadow its cell. With it, some path reaches Θ whenever the fastest plan fits
+    and the least energy per final cell is never higher than without it.
     """
     if isinstance(time_buckets, bool) or not isinstance(time_buckets, (int, np.integer)):
         raise ValueError(f"time_buckets {time_buckets!r} not understood (a whole number >= 1).")
@@ -188,6 +203,8 @@ def create_tree(
     cell_s = problem.time_limit_s / last
     start = int(_cells(cand.quantize_time_s, cell_s))
     epochs = cand.epochs
+    limit = problem.time_limit_s / (1.0 - _ROUND_SLACK)  # the largest time whose cell is <= B
+    fastest = float(cand.option_time_s.min()) if lookahead else 0.0
     dtype = np.int16 if cand.num_options < 2**15 else np.int32
     choice = np.full((epochs, last + 1), -1, dtype=dtype)
     origin = np.full((epochs, last + 1), -1, dtype=np.int32)
@@ -196,7 +213,7 @@ def create_tree(
     layers: list[Layer] = []
     cells = np.zeros(0, dtype=np.int64)
     elapsed = energy = np.zeros(0)
-    if start <= last:  # Alg. 1 line 12: quantizing fits T_max
+    if start <= last and cand.quantize_time_s + epochs * fastest <= limit:  # Alg. 1 line 12
         cells = np.array([start], dtype=np.int64)
         elapsed, energy = np.array([cand.quantize_time_s]), np.array([0.0])
         generated[0] = kept[0] = 1
@@ -208,11 +225,15 @@ def create_tree(
         new_energy = np.full(last + 1, np.inf)
         new_elapsed = np.full(last + 1, np.nan)
         arrived, parent = choice[k - 1], origin[k - 1]
+        deadline = limit - (epochs - k) * fastest  # latest time to be here and still finish
         count = 0
         for o in range(cand.num_options):
             child_time = elapsed + cand.option_time_s[o]  # T' = T + tau_run + tau_tran
             child_cell = _cells(child_time, cell_s)  # sorted, as the parents are
-            fits = int(np.searchsorted(child_cell, last, side="right"))  # T' <= T_max
+            fits = min(
+                int(np.searchsorted(child_cell, last, side="right")),  # T' <= T_max
+                int(np.searchsorted(child_time, deadline, side="right")),  # can still finish
+            )
             if fits == 0:
                 continue
             count += fits
@@ -293,6 +314,7 @@ def solve_jqodi(
     time_buckets: int = 1000,
     score: Score = "risk",
     weight: float = 1.0,
+    lookahead: bool = True,
 ) -> SolverOutput:
     """JQODI (Algorithms 1–4) on ``problem``; see the module docstring.
 
@@ -310,6 +332,9 @@ def solve_jqodi(
         ``"risk"`` (Algorithm 4) or ``"energy"`` (least-energy path).
     weight
         Exponent of ``risk / opp`` in the score (1: the paper's score; 0: least energy).
+    lookahead
+        Drop states that cannot reach Θ in time before merging (see :func:`create_tree`); False
+        expands every state within ``T_max``, as Algorithm 1 does.
     """
     if score not in ("risk", "energy"):
         raise ValueError(f"score {score!r} not understood (risk or energy).")
@@ -329,7 +354,7 @@ def solve_jqodi(
         if time_limit is not None and time.perf_counter() - started > time_limit:
             timed_out = True
             break
-        tree = create_tree(problem, c, time_buckets)
+        tree = create_tree(problem, c, time_buckets, lookahead=bool(lookahead))
         trees[c] = tree
         generated += int(tree.generated.sum())
         kept += int(tree.kept.sum())
@@ -346,6 +371,7 @@ def solve_jqodi(
         "cell_s": problem.time_limit_s / time_buckets,
         "score_rule": score,
         "weight": float(weight),
+        "lookahead": bool(lookahead),
         "candidates_expanded": len(trees),
         "states_generated": generated,
         "states_kept": kept,
