@@ -437,6 +437,9 @@ def tree_command(
     graphml: Annotated[
         Path | None, typer.Option("--graphml", help="Write the tree here (small trees only).")
     ] = None,
+    lookahead: Annotated[
+        bool, typer.Option(help="Drop states that cannot reach Θ in time (as solve's default).")
+    ] = True,
     json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Show JQODI's time-energy tree of one candidate: states per epoch before and after merging."""
@@ -461,7 +464,7 @@ def tree_command(
             if why
             else f"no candidate {model}@{bits} in {problem.name}"
         )
-    tree = create_tree(problem, index, time_buckets, keep_layers=graphml is not None)
+    tree = create_tree(problem, index, time_buckets, graphml is not None, lookahead)
     cand = problem.candidates[index]
     if graphml is not None:
         import networkx as nx
@@ -471,7 +474,7 @@ def tree_command(
     final = tree.final_cells()
     summary = {
         "candidate": cand.name, "epochs": cand.epochs, "time_buckets": tree.time_buckets,
-        "cell_s": tree.cell_s, "options": cand.num_options,
+        "cell_s": tree.cell_s, "options": cand.num_options, "lookahead": lookahead,
         "generated": tree.generated.tolist(), "kept": tree.kept.tolist(),
         "paths_to_theta": len(final),
         "least_energy_j": float(cand.quantize_energy_j + tree.final_energy_j[final].min())
