@@ -401,6 +401,7 @@ def solve_milp(
     threads: int | None = None,
     symmetry_breaking: bool = True,
     display: bool = False,
+    highs_options: dict[str, Any] | None = None,
 ) -> SolverOutput:
     """Solves the MILP with HiGHS.
 
@@ -422,6 +423,8 @@ def solve_milp(
         Order the epochs' options (epochs formulation only; see :func:`build_milp`).
     display
         Print HiGHS's log.
+    highs_options
+        Further HiGHS options by name (e.g. ``{"presolve": "off"}``), set last.
     """
     if formulation not in FORMULATIONS:
         raise ValueError(
@@ -464,6 +467,9 @@ def solve_milp(
     highs.setOptionValue("mip_feasibility_tolerance", FEASIBILITY_TOLERANCE)
     if time_limit is not None:
         highs.setOptionValue("time_limit", float(time_limit - build_time))
+    for name, value in (highs_options or {}).items():
+        if highs.setOptionValue(name, value) != highspy.HighsStatus.kOk:
+            raise ValueError(f"HiGHS option {name}={value!r} not understood.")
     solve_start = time.perf_counter()
     highs.run()
     solve_time = time.perf_counter() - solve_start
