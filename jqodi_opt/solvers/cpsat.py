@@ -40,7 +40,7 @@ from ortools.sat.python import cp_model
 from jqodi_opt.exceptions import ScalingWarning
 from jqodi_opt.problem import TIME_TOLERANCE, Problem
 from jqodi_opt.result import SolverOutput, Status
-from jqodi_opt.solvers.reduce import Reduction, energy_lower_bound, reduce_problem
+from jqodi_opt.solvers.reduce import Reduction, energy_lower_bound, reduce_problem, start_values
 
 FORMULATIONS = ("counts", "epochs")
 
@@ -233,6 +233,30 @@ def build_cpsat(
     return model, z, blocks
 
 
+def add_hint(
+    model: cp_model.CpModel,
+    z: list[Any],
+    blocks: list[tuple[list[Any], np.ndarray]],
+    reduction: Reduction,
+    problem: Problem,
+    per_epoch: bool,
+) -> None:
+    """Hints the reduction's incumbent (rounded LP plan) to CP-SAT, every variable."""
+    incumbent = reduction.incumbent
+    assert incumbent is not None
+    chosen = reduction.candidates.index(incumbent.candidate)
+    for i, (c, opts) in enumerate(zip(reduction.candidates, reduction.options, strict=True)):
+        model.add_hint(z[i], i == chosen)
+        variables, _ = blocks[i]
+        if i == chosen:
+            epochs = problem.candidates[c].epochs
+            values = start_values(incumbent.option_epochs, opts, epochs, per_epoch)
+        else:
+            values = np.zeros(len(variables))
+        for var, value in zip(variables, values.tolist(), strict=True):
+            model.add_hint(var, int(value))
+
+
 def solve_cpsat(
     problem: Problem,
     time_limit: float | None = None,
@@ -282,6 +306,9 @@ def solve_cpsat(
     scaling.warn()
     stats.update(scaling.stats())
     model, z, blocks = build_cpsat(problem, reduction, scaling, formulation, symmetry_breaking)
+    if reduction.incumbent is not None:
+        add_hint(model, z, blocks, reduction, problem, per_epoch=formulation == "epochs")
+        stats["start_energy_j"] = reduction.incumbent.energy_j
     build_time = time.perf_counter() - start
     proto = model.proto
     stats["variables"] = len(proto.variables)

@@ -46,7 +46,7 @@ from pyomo.repn import generate_standard_repn
 
 from jqodi_opt.problem import Problem
 from jqodi_opt.result import SolverOutput, Status
-from jqodi_opt.solvers.reduce import Reduction, energy_lower_bound, reduce_problem
+from jqodi_opt.solvers.reduce import Reduction, energy_lower_bound, reduce_problem, start_values
 
 FORMULATIONS = ("epochs", "counts")
 
@@ -387,6 +387,25 @@ def to_highs(model: pyo.ConcreteModel) -> tuple[Any, dict[int, int]]:
     return highs, column
 
 
+def set_start(highs: Any, column: dict[int, int], milp: MilpModel, problem: Problem) -> None:
+    """Hands the reduction's incumbent (rounded LP plan) to HiGHS as a starting solution."""
+    incumbent = milp.reduction.incumbent
+    assert incumbent is not None
+    i = milp.reduction.candidates.index(incumbent.candidate)
+    variables, _ = milp.blocks[i]
+    values = start_values(
+        incumbent.option_epochs,
+        milp.reduction.options[i],
+        problem.candidates[incumbent.candidate].epochs,
+        per_epoch=milp.formulation == "epochs",
+    )
+    index = np.asarray(
+        [column[id(v)] for v in milp.z] + [column[id(v)] for v in variables], dtype=np.int32
+    )
+    start = np.concatenate([np.eye(len(milp.z))[i], values])
+    highs.setSolution(len(index), index, start)
+
+
 # --------------------------------------------------------------------------------------------------
 # solve
 # --------------------------------------------------------------------------------------------------
@@ -448,6 +467,9 @@ def solve_milp(
         problem, formulation, symmetry_breaking=symmetry_breaking, reduction=reduction
     )
     highs, column = to_highs(milp.model)
+    if reduction.incumbent is not None:
+        set_start(highs, column, milp, problem)
+        stats["start_energy_j"] = reduction.incumbent.energy_j
     build_time = time.perf_counter() - start
     stats["variables"] = highs.getNumCol()
     stats["constraints"] = highs.getNumRow()

@@ -1,21 +1,40 @@
-"""Reductions shared by the MILP and CP-SAT models; both keep the optimum (SPEC §1.3).
+"""Reductions shared by the MILP and CP-SAT models; each keeps the optimum (SPEC §1.3).
 
-- A candidate whose fastest plan (``tau_c`` plus ``K_c`` epochs of its fastest option) exceeds
-  ``T_max`` can never be chosen: dropped.
-- An option that is no faster and no cheaper than another option of the same candidate is never
-  needed: swapping every epoch that uses it for the other keeps the plan feasible and no dearer
-  (:meth:`~jqodi_opt.problem.Candidate.pareto_options`). Removed.
+- **Too slow**: a candidate whose fastest plan (``tau_c`` plus ``K_c`` epochs of its fastest option)
+  exceeds ``T_max`` can never be chosen: dropped.
+- **Dominated options**: an option that is no faster and no cheaper than another option of the same
+  candidate is never needed: swapping every epoch that uses it for the other keeps the plan feasible
+  and no dearer (:meth:`~jqodi_opt.problem.Candidate.pareto_options`). Removed.
+- **Bounding**: the LP relaxation of one candidate (``E_c + K_c phi(budget_c / K_c)``, ``phi`` the
+  lower convex envelope of its options' (time, energy) points) is a lower bound on every plan of
+  that candidate; rounding that LP solution down gives a feasible plan, an upper bound on the
+  optimum. A candidate whose lower bound exceeds the best upper bound (by more than 1e-9 relative,
+  the MILP's precision) cannot hold the optimum: dropped. The best rounded plan is handed to the
+  solvers as a starting solution.
 
-The exhaustive search applies neither to options (it is the reference).
+The exhaustive search applies none of these to options (it is the reference).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from jqodi_opt.problem import TIME_TOLERANCE, Candidate, Problem
+
+#: A candidate is bounded out when its LP bound exceeds the incumbent by more than this (relative).
+BOUND_MARGIN = 1e-9
+
+
+@dataclass(frozen=True)
+class Incumbent:
+    """A feasible plan found before solving: ``option_epochs[o]`` epochs on option ``o``."""
+
+    candidate: int
+    option_epochs: np.ndarray
+    energy_j: float
 
 
 @dataclass(frozen=True)
@@ -33,12 +52,21 @@ class Reduction:
         Dominated options removed, summed over the kept candidates.
     candidates_dropped
         Candidates dropped because their fastest plan exceeds ``T_max``.
+    candidates_bounded
+        Candidates dropped because their LP bound exceeds the incumbent's energy.
+    lower_bound_j
+        The LP relaxation of the whole model (``min`` over the candidates that can meet ``T_max``).
+    incumbent
+        The best rounded LP plan, if any.
     """
 
     candidates: tuple[int, ...]
     options: tuple[np.ndarray, ...]
-    options_removed: int
-    candidates_dropped: int
+    options_removed: int = 0
+    candidates_dropped: int = 0
+    candidates_bounded: int = 0
+    lower_bound_j: float = math.nan
+    incumbent: Incumbent | None = None
 
     def pairs(self, problem: Problem) -> int:
         """Epoch-option pairs left: the size of the per-epoch model."""
@@ -52,6 +80,7 @@ class Reduction:
         return {
             "options_removed": self.options_removed,
             "candidates_dropped": self.candidates_dropped,
+            "candidates_bounded": self.candidates_bounded,
         }
 
 
@@ -60,8 +89,61 @@ def can_meet_time_limit(candidate: Candidate, time_limit_s: float) -> bool:
     return candidate.min_time_s <= time_limit_s * (1 + TIME_TOLERANCE)
 
 
-def reduce_problem(problem: Problem, dominance: bool = True) -> Reduction:
-    """Drops candidates that cannot meet ``T_max`` and (with ``dominance``) dominated options."""
+def lower_envelope(candidate: Candidate, options: np.ndarray) -> np.ndarray:
+    """The options on the lower convex envelope of the (time, energy) points, by increasing time."""
+    time, energy = candidate.option_time_s[options], candidate.option_energy_j[options]
+    hull: list[int] = []
+    for i in np.lexsort((energy, time)).tolist():
+        t, e = time[i], energy[i]
+        if hull and e >= energy[hull[-1]]:  # no cheaper than a faster point
+            continue
+        while len(hull) >= 2:
+            (t1, e1), (t2, e2) = (
+                (time[hull[-2]], energy[hull[-2]]),
+                (time[hull[-1]], energy[hull[-1]]),
+            )
+            if (e2 - e1) * (t - t1) < (e - e1) * (t2 - t1):  # middle point below the chord
+                break
+            hull.pop()
+        hull.append(i)
+    return options[np.asarray(hull, dtype=np.int64)]
+
+
+def relaxation_bound(candidate: Candidate, options: np.ndarray) -> float:
+    """The LP relaxation of one candidate, ``E_c + K_c phi(budget_c / K_c)``: a lower bound on its
+    plans over ``options`` (``phi`` flat beyond the envelope's ends)."""
+    hull = lower_envelope(candidate, options)
+    per_epoch = max(candidate.budget_s, 0.0) / candidate.epochs
+    envelope = np.interp(per_epoch, candidate.option_time_s[hull], candidate.option_energy_j[hull])
+    return candidate.quantize_energy_j + candidate.epochs * float(envelope)
+
+
+def rounded_relaxation_plan(candidate: Candidate, options: np.ndarray) -> np.ndarray | None:
+    """The LP solution (two neighbouring envelope options) with the slower option's epochs rounded
+    down: epochs per option, feasible in floating point, or None when none is found."""
+    hull = lower_envelope(candidate, options)
+    time = candidate.option_time_s
+    epochs, budget = candidate.epochs, candidate.budget_s
+    counts = np.zeros(candidate.num_options, dtype=np.int64)
+    if epochs * time[hull[-1]] <= budget:
+        counts[hull[-1]] = epochs  # the cheapest option fits every epoch
+        return counts
+    if epochs * time[hull[0]] > budget:
+        return None
+    i = int(np.searchsorted(time[hull], budget / epochs, side="right")) - 1
+    fast, slow = hull[i], hull[i + 1]
+    slow_epochs = int(min(epochs, (budget - epochs * time[fast]) // (time[slow] - time[fast])))
+    while (
+        slow_epochs > 0 and slow_epochs * time[slow] + (epochs - slow_epochs) * time[fast] > budget
+    ):
+        slow_epochs -= 1
+    counts[slow], counts[fast] = slow_epochs, epochs - slow_epochs
+    return counts if float(counts @ time) <= budget else None
+
+
+def reduce_problem(problem: Problem, dominance: bool = True, bounding: bool = True) -> Reduction:
+    """Applies the reductions of the module docstring (``dominance``: remove dominated options;
+    ``bounding``: drop candidates by LP bound)."""
     kept: list[int] = []
     options: list[np.ndarray] = []
     removed = 0
@@ -72,39 +154,60 @@ def reduce_problem(problem: Problem, dominance: bool = True) -> Reduction:
         removed += cand.num_options - len(opts)
         kept.append(index)
         options.append(opts)
+    dropped = len(problem.candidates) - len(kept)
+    if not kept:
+        return Reduction((), (), removed, dropped)
+
+    bounds = [
+        relaxation_bound(problem.candidates[c], opts) for c, opts in zip(kept, options, strict=True)
+    ]
+    incumbent = None
+    for c, opts in zip(kept, options, strict=True):
+        cand = problem.candidates[c]
+        counts = rounded_relaxation_plan(cand, opts)
+        if counts is None:
+            continue
+        energy = cand.quantize_energy_j + float(counts @ cand.option_energy_j)
+        if incumbent is None or energy < incumbent.energy_j:
+            incumbent = Incumbent(c, counts, energy)
+    bounded = 0
+    if bounding and incumbent is not None:
+        limit = incumbent.energy_j * (1 + BOUND_MARGIN)
+        keep = [i for i, bound in enumerate(bounds) if bound <= limit]
+        bounded = len(kept) - len(keep)
+        kept = [kept[i] for i in keep]
+        options = [options[i] for i in keep]
     return Reduction(
         candidates=tuple(kept),
         options=tuple(options),
         options_removed=removed,
-        candidates_dropped=len(problem.candidates) - len(kept),
+        candidates_dropped=dropped,
+        candidates_bounded=bounded,
+        lower_bound_j=min(bounds),
+        incumbent=incumbent,
     )
 
 
-def relaxation_bound(candidate: Candidate, options: np.ndarray) -> float:
-    """The LP relaxation of one candidate: ``E_c + K_c phi(budget_c / K_c)``, ``phi`` the lower
-    convex envelope of the options' (time, energy) points; a lower bound on its best plan."""
-    time, energy = candidate.option_time_s[options], candidate.option_energy_j[options]
-    order = np.lexsort((energy, time))
-    hull: list[tuple[float, float]] = []  # lower convex hull, by increasing time
-    for t, e in zip(time[order].tolist(), energy[order].tolist(), strict=True):
-        if hull and e >= hull[-1][1]:  # no cheaper than a faster point
-            continue
-        while len(hull) >= 2:
-            (t1, e1), (t2, e2) = hull[-2], hull[-1]
-            if (e2 - e1) * (t - t1) < (e - e1) * (t2 - t1):  # middle point below the chord
-                break
-            hull.pop()
-        hull.append((t, e))
-    times, energies = zip(*hull, strict=True)
-    per_epoch = max(candidate.budget_s, 0.0) / candidate.epochs
-    envelope = float(np.interp(per_epoch, times, energies))  # flat beyond either end
-    return candidate.quantize_energy_j + candidate.epochs * envelope
-
-
 def energy_lower_bound(problem: Problem, reduction: Reduction) -> float:
-    """The LP relaxation of the whole model, ``min_c`` of :func:`relaxation_bound` over the kept
-    candidates: a lower bound on the optimum, usually within a fraction of a percent of it."""
+    """The LP relaxation over the kept candidates: a lower bound on the optimum, usually within a
+    fraction of a percent of it (the scale both models measure energy in)."""
     return min(
         relaxation_bound(problem.candidates[c], opts)
         for c, opts in zip(reduction.candidates, reduction.options, strict=True)
     )
+
+
+def start_values(
+    counts: np.ndarray, options: np.ndarray, epochs: int, per_epoch: bool
+) -> np.ndarray:
+    """A plan's values for one candidate's epoch variables, in model order: ``n[c,o]`` for ``o`` in
+    ``options``, or (``per_epoch``) ``y[c,k,o]`` for ``k = 1..K``, then ``o``, with the options run
+    in ``options`` order (increasing time, as the symmetry breaking wants)."""
+    used = counts[options]
+    if not per_epoch:
+        return used.astype(np.float64)
+    width = len(options)
+    values = np.zeros(epochs * width)
+    positions = np.repeat(np.arange(width), used)
+    values[np.arange(epochs) * width + positions] = 1.0
+    return values
