@@ -600,12 +600,13 @@ def report_command(
     if not db_file.exists():
         raise UsageProblem(f"{db_file}: no such results file.")
     frame = report.load(db_file)
-    gaps, times = report.gap_table(frame), report.runtime_table(frame)
+    members = report.read_members(db_file)
+    gaps, times = report.gap_table(frame), report.runtime_table(frame, members)
     if csv_file is not None:
         frame.to_csv(csv_file, index=False)
         err.print(f"{len(frame)} runs written to {csv_file}", highlight=False)
     if out_dir is not None:
-        for path in report.write_report(frame, out_dir, title=db_file.stem):
+        for path in report.write_report(frame, out_dir, title=db_file.stem, members=members):
             err.print(f"wrote {path}", markup=False, highlight=False)
     if json_out:
         print_json(

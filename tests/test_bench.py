@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from jqodi_opt.bench.report import gap_table, load, runtime_table
+from jqodi_opt.bench.report import gap_table, load, read_members, runtime_table
 from jqodi_opt.bench.runner import run_suite
 from jqodi_opt.bench.suite import SuiteError, load_suite, parse_suite
 from jqodi_opt.cli import main
@@ -313,3 +313,37 @@ def test_exec_method_matches_fork(tmp_path):
     run_suite(suite, exec_db, method="exec", show_progress=False)
     assert rows(fork_db) == rows(exec_db)
     assert {r[3] for r in rows(exec_db)} == {"feasible"}
+
+
+def test_a_run_shared_by_two_sweeps_runs_once_and_counts_for_both(tmp_path):
+    suite_file = tmp_path / "shared.toml"
+    suite_file.write_text(
+        """
+[[sweep]]
+name = "epochs"
+family = "uncorrelated"
+seeds = 2
+solvers = ["static", "jqodi"]
+[sweep.sizes]
+edge_servers = 3
+[sweep.axis]
+epochs = [10, 20]
+[[sweep]]
+name = "servers"
+family = "uncorrelated"
+seeds = 2
+solvers = ["static", "jqodi"]
+[sweep.sizes]
+epochs = 20
+[sweep.axis]
+edge_servers = [3, 6]
+""",
+        encoding="utf-8",
+    )
+    db = tmp_path / "shared.sqlite"
+    summary = run_suite(load_suite(suite_file), db, workers=2, show_progress=False)
+    assert summary.total == 16 and summary.done == 12 and summary.skipped == 4
+    assert len(rows(db)) == 12
+    times = runtime_table(load(db), read_members(db))
+    # the crossing (edge_servers=3, epochs=20) is listed under both sweeps
+    assert len(times) == 8 and set(times["runs"]) == {2}

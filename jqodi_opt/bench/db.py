@@ -9,6 +9,10 @@ Tables
     One row per finished run, keyed by ``(instance_hash, solver, params)``; ``params`` is the
     canonical JSON of the solver options, time limit and estimator. Rows are written once and never
     updated; a second run of a suite skips every key already stored.
+``members``
+    Which suite, sweep, solver entry and axis position each run key belongs to. A run shared by
+    two sweeps (the same instance, solver and parameters where two axes cross) is stored and run
+    once, under the first sweep that ran it; ``members`` lists it under both.
 ``runs_gap`` (view)
     ``runs`` plus ``best_optimum`` — the least objective proven optimal by an exact solver on the
     same instance — and ``gap = (objective - best_optimum) / best_optimum``. The gap is computed
@@ -90,6 +94,12 @@ CREATE TABLE IF NOT EXISTS runs (
     {", ".join(f"{name} {kind}" for name, kind in RUN_COLUMNS.items())},
     PRIMARY KEY (instance_hash, solver, params)
 );
+CREATE TABLE IF NOT EXISTS members (
+    instance_hash TEXT NOT NULL, solver TEXT NOT NULL, params TEXT NOT NULL,
+    suite TEXT NOT NULL, sweep TEXT NOT NULL, entry TEXT NOT NULL,
+    axis TEXT, axis_index INTEGER, axis_value TEXT,
+    PRIMARY KEY (instance_hash, solver, params, suite, sweep, entry)
+);
 CREATE INDEX IF NOT EXISTS runs_by_instance ON runs (instance_hash, exact, status);
 CREATE VIEW IF NOT EXISTS runs_gap AS
 SELECT r.*, b.best_optimum,
@@ -161,6 +171,33 @@ def insert_instances(connection: sqlite3.Connection, rows: Iterable[dict[str, An
         [tuple(_plain(row.get(c)) for c in INSTANCE_COLUMNS) for row in rows],
     )
     connection.commit()
+
+
+MEMBER_COLUMNS = (
+    "instance_hash", "solver", "params", "suite", "sweep", "entry", "axis", "axis_index",
+    "axis_value",
+)  # fmt: skip
+
+
+def insert_members(connection: sqlite3.Connection, rows: Iterable[dict[str, Any]]) -> None:
+    """Records which sweeps each run key belongs to (ignoring what is already recorded)."""
+    marks = ", ".join("?" for _ in MEMBER_COLUMNS)
+    connection.executemany(
+        f"INSERT OR IGNORE INTO members ({', '.join(MEMBER_COLUMNS)}) VALUES ({marks})",
+        [tuple(_plain(row.get(c)) for c in MEMBER_COLUMNS) for row in rows],
+    )
+    connection.commit()
+
+
+def read_members(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """The ``members`` table (empty for a results file written before it existed)."""
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30.0)
+    try:
+        return pd.read_sql_query("SELECT * FROM members", connection)
+    except (sqlite3.OperationalError, pd.errors.DatabaseError):
+        return pd.DataFrame(columns=list(MEMBER_COLUMNS))
+    finally:
+        connection.close()
 
 
 def read_runs(path: str | os.PathLike[str]) -> pd.DataFrame:

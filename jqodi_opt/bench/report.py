@@ -24,9 +24,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from jqodi_opt.bench.db import read_runs
+from jqodi_opt.bench.db import read_members, read_runs
 
-FEASIBLE = ("optimal", "feasible", "time_limit")
+__all__ = [
+    "by_sweep", "gap_table", "load", "markdown", "plot_gap", "plot_runtime", "read_members",
+    "runtime_table", "write_report",
+]  # fmt: skip
 
 
 def load(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -35,6 +38,18 @@ def load(path: str | os.PathLike[str]) -> pd.DataFrame:
     frame["time_s"] = frame["runtime_s"].where(frame["runtime_s"].notna(), frame["wall_time_s"])
     frame["has_plan"] = frame["objective"].notna()
     return frame
+
+
+def by_sweep(frame: pd.DataFrame, members: pd.DataFrame | None) -> pd.DataFrame:
+    """Runs listed under every sweep they belong to (a run shared by two sweeps is stored once)."""
+    if members is None or members.empty:
+        return frame
+    keys = ["instance_hash", "solver", "params"]
+    placed = ["suite", "sweep", "entry", "axis", "axis_index", "axis_value"]
+    expanded = frame.drop(columns=placed).merge(members, on=keys, how="inner")
+    unlisted = frame.merge(members[keys].drop_duplicates(), on=keys, how="left", indicator=True)
+    unlisted = unlisted[unlisted["_merge"] == "left_only"].drop(columns="_merge")
+    return pd.concat([expanded, unlisted], ignore_index=True)
 
 
 def _pct(values: pd.Series, q: float) -> float:
@@ -69,8 +84,10 @@ def gap_table(frame: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
-def runtime_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """Runtime per size: per sweep, axis position and solver entry."""
+def runtime_table(frame: pd.DataFrame, members: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Runtime per size: per sweep, axis position and solver entry (``members``: see
+    :func:`by_sweep`)."""
+    frame = by_sweep(frame, members)
     rows = []
     keys = ["sweep", "axis", "axis_index", "axis_value", "entry"]
     part_frame = frame.assign(
@@ -176,11 +193,16 @@ def markdown(table: pd.DataFrame, digits: int = 3) -> str:
     return "\n".join([head, rule, *body])
 
 
-def write_report(frame: pd.DataFrame, out_dir: str | os.PathLike[str], title: str) -> list[Path]:
+def write_report(
+    frame: pd.DataFrame,
+    out_dir: str | os.PathLike[str],
+    title: str,
+    members: pd.DataFrame | None = None,
+) -> list[Path]:
     """Writes ``report.md``, ``gap.csv``, ``runtime.csv``, ``runtime.png`` and ``gap.png``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    gaps, times = gap_table(frame), runtime_table(frame)
+    gaps, times = gap_table(frame), runtime_table(frame, members)
     gaps.to_csv(out / "gap.csv", index=False)
     times.to_csv(out / "runtime.csv", index=False)
     plot_runtime(frame, out / "runtime.png", title=f"{title}: runtime against size")

@@ -270,8 +270,27 @@ def run_suite(
             stored = db.stored_statuses(connection)
             chains = _Chains(suite.runs)
             pending: list[Run] = []
+
+            def key_of(run: Run) -> tuple[str, str, str]:
+                return (infos[run.instance]["instance_hash"], run.solver, run.params)
+
+            db.insert_members(
+                connection,
+                [
+                    dict(zip(("instance_hash", "solver", "params"), key_of(run), strict=True))
+                    | {
+                        "suite": run.suite,
+                        "sweep": run.sweep,
+                        "entry": run.entry,
+                        "axis": run.axis,
+                        "axis_index": run.axis_index,
+                        "axis_value": run.axis_value,
+                    }
+                    for run in suite.runs
+                ],
+            )
             for run in suite.runs:
-                key = (infos[run.instance]["instance_hash"], run.solver, run.params)
+                key = key_of(run)
                 if key in stored:
                     summary.skipped += 1
                     chains.record(run, stored[key])
@@ -285,14 +304,26 @@ def run_suite(
                     if scheduler
                     else _Local(workers or default_workers(), method)
                 )
-            in_flight: dict[Any, Run] = {}
+            # Sweeps may share a run (the same instance, solver and parameters at a crossing of
+            # two axes): it runs once, and its status counts for every sweep that has it.
+            in_flight: dict[Any, tuple[str, str, str]] = {}
+            sharing: dict[tuple[str, str, str], list[Run]] = {}
             while pending or in_flight:
                 still: list[Run] = []
                 for run in pending:
                     state = chains.state(run)
-                    if state == "ready":
+                    key = key_of(run)
+                    if state == "ready" and key in stored:  # finished earlier in this call
+                        summary.skipped += 1
+                        chains.record(run, stored[key])
+                        to_run -= 1
+                        progress.update(task, total=to_run)
+                    elif state == "ready" and key in sharing:  # running for another sweep
+                        sharing[key].append(run)
+                    elif state == "ready":
                         assert backend is not None
-                        in_flight[backend.submit(_payload(run, infos[run.instance]))] = run
+                        in_flight[backend.submit(_payload(run, infos[run.instance]))] = key
+                        sharing[key] = [run]
                     elif state == "drop":
                         summary.dropped += 1
                         summary.dropped_entries.setdefault(
@@ -309,13 +340,19 @@ def run_suite(
                     continue
                 assert backend is not None
                 for future in backend.wait(list(in_flight), timeout=0.5):
-                    run = in_flight.pop(future)
-                    row = _row_of(future, run, infos[run.instance])
+                    key = in_flight.pop(future)
+                    runs = sharing.pop(key)
+                    row = _row_of(future, runs[0], infos[runs[0].instance])
                     db.insert_run(connection, row)
-                    chains.record(run, row["status"])
+                    stored[key] = row["status"]
+                    for run in runs:
+                        chains.record(run, row["status"])
                     summary.done += 1
+                    summary.skipped += len(runs) - 1
                     summary.statuses[row["status"]] += 1
-                    progress.update(task, advance=1, description=_describe(suite.name, summary))
+                    progress.update(
+                        task, advance=len(runs), description=_describe(suite.name, summary)
+                    )
     except KeyboardInterrupt:
         interrupted = True
         raise
