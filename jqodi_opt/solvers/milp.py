@@ -15,12 +15,18 @@ Both have one time constraint per candidate, ``sum_o t[c,o] * (epochs on o) <= (
 z[c]`` (summing them over ``c`` gives the aggregated ``tau + sum t <= T_max``; per candidate is the
 tighter LP relaxation), and the objective ``sum_c E_c z[c] + sum e[c,o] * (epochs on o)``.
 
-Numerics. Times enter in units of ``T_max`` and energies in units of a lower bound on the optimum
-(``min_c E_c + K_c min_o e[c,o]``), and HiGHS runs with ``mip_feasibility_tolerance`` 5e-10: a row
-may be violated by at most 5e-10 of ``T_max`` (the SPEC accepts 1e-9), and HiGHS prunes a node
-only when its bound is within 5e-10 of the optimum's lower bound, so ``optimal`` is proven to about
-1e-9 relative. ``mip_rel_gap`` defaults to 0; with a positive gap the status is ``feasible`` unless
-HiGHS closes the gap completely.
+Reductions (:mod:`jqodi_opt.solvers.reduce`): too-slow candidates and dominated options are
+removed, candidates whose LP bound exceeds a rounded-and-polished LP plan are dropped, and that plan
+is HiGHS's starting solution.
+
+Numerics. Times enter in units of ``T_max`` and energies in units of the LP relaxation bound, and
+HiGHS runs with ``mip_feasibility_tolerance`` 5e-10: a row may be violated by at most 5e-10 of
+``T_max`` (the SPEC accepts 1e-9). ``optimal`` means proven to :data:`OPTIMALITY_GAP` = 1e-9
+relative: HiGHS stops when ``(incumbent - bound) / incumbent <= 1e-9`` and this backend reports
+``optimal`` only when HiGHS says so *and* its final gap is at most 1e-9. A tighter proof would be
+meaningless: when options trade time for energy along a line (the strongly correlated case) the
+5e-10 time tolerance alone moves the optimum by about 5e-10 relative. ``mip_rel_gap`` (default 0)
+loosens the stop; the status is then ``feasible`` unless the gap is within 1e-9 anyway.
 
 The Pyomo model is built with :func:`build_milp` (variables, then constraints, then objective) and
 handed to ``highspy`` by :func:`to_highs`, a direct writer for linear models: Pyomo's persistent
@@ -52,6 +58,9 @@ FORMULATIONS = ("epochs", "counts")
 
 #: HiGHS ``mip_feasibility_tolerance``: rows, integrality and node pruning, in model units.
 FEASIBILITY_TOLERANCE = 5e-10
+
+#: Relative gap to which ``optimal`` is proven.
+OPTIMALITY_GAP = 1e-9
 
 #: HiGHS model status (by name) -> status; anything else is an error.
 HIGHS_STATUS: dict[str, Status] = {
@@ -434,8 +443,9 @@ def solve_milp(
     formulation
         ``"epochs"`` (per epoch, paper eq. 16) or ``"counts"`` (epochs per option).
     mip_rel_gap
-        HiGHS's relative gap; 0 (default) means optimal is optimal. With a positive gap the
-        status is ``feasible`` unless the gap is closed.
+        Relative gap at which HiGHS may stop (default 0: prove the optimum, to
+        :data:`OPTIMALITY_GAP`). With a larger gap the status is ``feasible`` unless the final gap
+        is within :data:`OPTIMALITY_GAP`.
     threads
         HiGHS threads (None: HiGHS's default).
     symmetry_breaking
@@ -484,7 +494,7 @@ def solve_milp(
         highspy.Highs.resetGlobalScheduler(True)
         highs.setOptionValue("threads", int(threads))
     highs.setOptionValue("output_flag", bool(display))
-    highs.setOptionValue("mip_rel_gap", float(mip_rel_gap))
+    highs.setOptionValue("mip_rel_gap", max(float(mip_rel_gap), OPTIMALITY_GAP))
     highs.setOptionValue("mip_abs_gap", 0.0)
     highs.setOptionValue("mip_feasibility_tolerance", FEASIBILITY_TOLERANCE)
     if time_limit is not None:
@@ -507,7 +517,7 @@ def solve_milp(
         bound = info.mip_dual_bound * milp.energy_unit_j
     elif status is Status.OPTIMAL and has_solution:
         bound = info.objective_function_value * milp.energy_unit_j
-    if status is Status.OPTIMAL and mip_rel_gap > 0 and info.mip_gap > 0:
+    if status is Status.OPTIMAL and not info.mip_gap <= OPTIMALITY_GAP:
         status = Status.FEASIBLE  # stopped within the requested gap, not at a proven optimum
     output = SolverOutput(
         status, bound=bound, build_time_s=build_time, solve_time_s=solve_time, stats=stats

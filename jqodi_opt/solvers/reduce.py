@@ -141,6 +141,60 @@ def rounded_relaxation_plan(candidate: Candidate, options: np.ndarray) -> np.nda
     return counts if float(counts @ time) <= budget else None
 
 
+def improve_plan(
+    candidate: Candidate, options: np.ndarray, counts: np.ndarray, max_steps: int = 200
+) -> np.ndarray:
+    """Local search on a feasible plan: each step moves one epoch, or two, from used options to
+    other options, keeping the total time within the budget, saving the most energy; stops when
+    no step saves energy. Returns the improved epochs per option (feasible in floating point).
+
+    Two moves at once matter when options trade time for energy along a line: one move frees time
+    (to a faster option), the other spends it (to a slower one) and fills the budget closer.
+    """
+    time, energy = candidate.option_time_s, candidate.option_energy_j
+    counts = counts.copy()
+    for _ in range(max_steps):
+        slack = candidate.budget_s - float(counts @ time)
+        used = np.flatnonzero(counts)
+        # every single move: one epoch from used[u] to options[o]
+        extra = (time[options][None, :] - time[used][:, None]).ravel()
+        saving = (energy[used][:, None] - energy[options][None, :]).ravel()
+        source = np.repeat(used, len(options))
+        target = np.tile(options, len(used))
+        best_single = np.where(extra <= slack, saving, -np.inf)
+        i = int(np.argmax(best_single))
+        step: list[tuple[int, ...]] = [(i,)] if best_single[i] > 0 else []
+        # best pair: sort moves by extra time, the best saving among those fitting what is left
+        order = np.argsort(extra, kind="stable")
+        sorted_extra, sorted_saving = extra[order], saving[order]
+        prefix_best = np.maximum.accumulate(sorted_saving)
+        prefix_arg = order[_running_argmax(sorted_saving)]
+        fit = np.searchsorted(sorted_extra, slack - extra, side="right") - 1
+        pair_saving = np.where(fit >= 0, saving + prefix_best[np.maximum(fit, 0)], -np.inf)
+        j = int(np.argmax(pair_saving))
+        if pair_saving[j] > max(0.0, best_single[i]):
+            step = [(j, int(prefix_arg[fit[j]]))]
+        if not step:
+            break
+        trial = counts.copy()
+        for move in step[0]:
+            trial[source[move]] -= 1
+            trial[target[move]] += 1
+        better = trial.min() >= 0 and float(trial @ energy) < float(counts @ energy)
+        if not better or float(trial @ time) > candidate.budget_s:
+            break
+        counts = trial
+    return counts
+
+
+def _running_argmax(values: np.ndarray) -> np.ndarray:
+    """For each position, the index of the largest value up to it."""
+    index = np.arange(len(values))
+    best = np.maximum.accumulate(values)
+    is_new = values == best
+    return np.maximum.accumulate(np.where(is_new, index, 0))
+
+
 def reduce_problem(problem: Problem, dominance: bool = True, bounding: bool = True) -> Reduction:
     """Applies the reductions of the module docstring (``dominance``: remove dominated options;
     ``bounding``: drop candidates by LP bound)."""
@@ -158,34 +212,49 @@ def reduce_problem(problem: Problem, dominance: bool = True, bounding: bool = Tr
     if not kept:
         return Reduction((), (), removed, dropped)
 
-    bounds = [
-        relaxation_bound(problem.candidates[c], opts) for c, opts in zip(kept, options, strict=True)
-    ]
-    incumbent = None
+    bounds = {
+        c: relaxation_bound(problem.candidates[c], opts)
+        for c, opts in zip(kept, options, strict=True)
+    }
+    plans: dict[int, np.ndarray] = {}
     for c, opts in zip(kept, options, strict=True):
-        cand = problem.candidates[c]
-        counts = rounded_relaxation_plan(cand, opts)
-        if counts is None:
-            continue
-        energy = cand.quantize_energy_j + float(counts @ cand.option_energy_j)
-        if incumbent is None or energy < incumbent.energy_j:
-            incumbent = Incumbent(c, counts, energy)
+        counts = rounded_relaxation_plan(problem.candidates[c], opts)
+        if counts is not None:
+            plans[c] = counts
+    incumbent = _best(problem, plans)
     bounded = 0
-    if bounding and incumbent is not None:
-        limit = incumbent.energy_j * (1 + BOUND_MARGIN)
-        keep = [i for i, bound in enumerate(bounds) if bound <= limit]
-        bounded = len(kept) - len(keep)
-        kept = [kept[i] for i in keep]
-        options = [options[i] for i in keep]
+    for improve in (False, True):
+        if improve and incumbent is not None:  # polish the plans still in the race, then again
+            for c, opts in zip(kept, options, strict=True):
+                if c in plans:
+                    plans[c] = improve_plan(problem.candidates[c], opts, plans[c])
+            incumbent = _best(problem, plans)
+        if bounding and incumbent is not None:
+            limit = incumbent.energy_j * (1 + BOUND_MARGIN)
+            keep = [i for i, c in enumerate(kept) if bounds[c] <= limit]
+            bounded += len(kept) - len(keep)
+            kept = [kept[i] for i in keep]
+            options = [options[i] for i in keep]
+            plans = {c: plans[c] for c in kept if c in plans}
     return Reduction(
         candidates=tuple(kept),
         options=tuple(options),
         options_removed=removed,
         candidates_dropped=dropped,
         candidates_bounded=bounded,
-        lower_bound_j=min(bounds),
+        lower_bound_j=min(bounds.values()),
         incumbent=incumbent,
     )
+
+
+def _best(problem: Problem, plans: dict[int, np.ndarray]) -> Incumbent | None:
+    best = None
+    for c, counts in plans.items():
+        cand = problem.candidates[c]
+        energy = cand.quantize_energy_j + float(counts @ cand.option_energy_j)
+        if best is None or energy < best.energy_j:
+            best = Incumbent(c, counts, energy)
+    return best
 
 
 def energy_lower_bound(problem: Problem, reduction: Reduction) -> float:
