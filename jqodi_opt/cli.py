@@ -391,8 +391,8 @@ def compare_command(
         return
     view = Table(title=f"{comparison.instance}: T_max {fmt(comparison.time_limit_s)} s, "
                        f"L_max {fmt(comparison.loss_limit)}")  # fmt: skip
-    columns = ("solver", "status", "model", "bits", "schedule", "energy J", "time s", "gap",
-               "sim energy J", "sim time s", "sim epochs", "target", "in T_max",
+    columns = ("solver", "status", "model", "bits", "schedule", "energy J", "time s", "loss",
+               "gap", "sim energy J", "sim time s", "sim epochs", "target", "in T_max",
                "runtime s")  # fmt: skip
     for column in columns:
         left = column in ("solver", "status", "model", "schedule")
@@ -407,12 +407,13 @@ def compare_command(
         view.add_row(
             row.label, doc["status"], doc["model"] or "-", fmt(doc["bits"]),
             doc["schedule"] or "-", fmt(doc["energy_j"], 7), fmt(doc["time_s"], 6),
+            fmt(doc["final_loss"], 5),
             "-" if row.gap is None else f"{row.gap:.2%}",
             fmt(sim.energy_j if sim else None, 7), fmt(sim.time_s if sim else None, 6),
             fmt(sim.epochs_run if sim else None), met(doc["target_met"]),
             met(doc["time_limit_met"]), f"{row.result.runtime_s:.3f}",
         )  # fmt: skip
-    # Fourteen columns: not squeezed into 80 characters when stdout is a file or a pipe.
+    # Fifteen columns: not squeezed into 80 characters when stdout is a file or a pipe.
     (out if out.is_terminal else Console(soft_wrap=True, width=220)).print(view)
     if comparison.reference is None:
         err.print("note: no exact solver proved an optimum, so there are no gaps", highlight=False)
