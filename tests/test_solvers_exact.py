@@ -29,7 +29,11 @@ TINY = str(DATA / "tiny.json")
 
 #: The formulations each solver is checked in.
 VARIANTS: dict[str, list[dict[str, Any]]] = {
-    "milp": [{"formulation": "epochs"}, {"formulation": "counts"}],
+    "milp": [
+        {"formulation": "epochs"},
+        {"formulation": "counts"},
+        {"formulation": "epochs", "symmetry_breaking": True},
+    ],
     "cpsat": [{"formulation": "counts"}, {"formulation": "epochs"}],
     "exhaustive": [{}],
 }

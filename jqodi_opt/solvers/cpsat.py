@@ -1,7 +1,10 @@
 """The model of SPEC §1.3 in OR-Tools CP-SAT (``solver="cpsat"``), on integer ticks.
 
 Same formulations as :mod:`jqodi_opt.solvers.milp` (``"counts"``: integer ``n[c,o]``; ``"epochs"``:
-boolean ``y[c,k,o]``), over the same reductions. CP-SAT needs integer coefficients, so:
+boolean ``y[c,k,o]``, with the epochs' options in increasing-time order by default, which CP-SAT
+needs: without it the per-epoch model ran into time limits where it now proves the optimum in
+seconds), over the same reductions (:mod:`jqodi_opt.solvers.reduce`), with the rounded LP plan
+as a hint. CP-SAT needs integer coefficients, so:
 
 Time. Every option's time is rounded *up* to whole ticks and the budget of each candidate,
 ``T_max (1 + 5e-10) - tau_c``, rounded *down*. The automatic tick is ``5e-10 T_max / (2 (K + 1))``
