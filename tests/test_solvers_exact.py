@@ -342,3 +342,25 @@ def test_cli_passes_options(tmp_path, capsys) -> None:
     for solver, option in (("milp", "formulation=counts"), ("cpsat", "formulation=epochs")):
         assert main(["solve", str(path), "--solver", solver, "-o", option, "--json"]) == 0
         assert json.loads(capsys.readouterr().out)["energy_j"] == pytest.approx(7.601536)
+
+
+def test_to_highs_hands_over_any_linear_model() -> None:
+    """The Pyomo -> highspy writer on a model not built by build_milp: general sums, constants,
+    a >= row, a maximised objective with an offset. max 3x + 2y + 1, x + y <= 4.5, x - y >= -1.5,
+    x integer in [0, 2]: x = 2, y = 2.5, objective 12."""
+    import pyomo.environ as pyo
+
+    from jqodi_opt.solvers.milp import to_highs
+
+    m = pyo.ConcreteModel()
+    m.x = pyo.Var(domain=pyo.NonNegativeIntegers, bounds=(0, 2))
+    m.y = pyo.Var(domain=pyo.NonNegativeReals)
+    m.cap = pyo.Constraint(expr=m.x + m.y + 1 <= 5.5)
+    m.link = pyo.Constraint(expr=m.x - m.y >= -1.5)
+    m.obj = pyo.Objective(expr=3 * m.x + 2 * m.y + 1, sense=pyo.maximize)
+    highs, column = to_highs(m)
+    highs.run()
+    values = highs.getSolution().col_value
+    assert values[column[id(m.x)]] == pytest.approx(2.0)
+    assert values[column[id(m.y)]] == pytest.approx(2.5)
+    assert -highs.getInfo().objective_function_value == pytest.approx(12.0)

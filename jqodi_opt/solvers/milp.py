@@ -36,7 +36,9 @@ HiGHS interface walks every expression in Python and costs ~17 s per million var
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
+import operator
 import os
 import sys
 import time
@@ -46,6 +48,7 @@ from typing import Any
 
 import numpy as np
 import pyomo.environ as pyo
+from pyomo.common.gc_manager import PauseGC
 from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
 from pyomo.core.expr.numvalue import native_numeric_types
 from pyomo.repn import generate_standard_repn
@@ -128,6 +131,11 @@ def _linear(coefs: Sequence[float], variables: Sequence[Any]) -> LinearExpressio
     return LinearExpression(constant=0.0, linear_coefs=list(coefs), linear_vars=list(variables))
 
 
+def _sum_minus(variables: Sequence[Any], minus: Any, times: float = 1.0) -> LinearExpression:
+    """``sum(variables) - times * minus`` (unit terms as bare variables: cheaper to build)."""
+    return LinearExpression([*variables, MonomialTermExpression((-float(times), minus))])
+
+
 def build_milp(
     problem: Problem,
     formulation: str = "epochs",
@@ -152,6 +160,16 @@ def build_milp(
     reduction
         Reductions to build over (default: :func:`reduce_problem`). Must keep a candidate.
     """
+    with PauseGC():  # millions of small objects: the cyclic collector would triple the time
+        return _build_milp(problem, formulation, symmetry_breaking, reduction)
+
+
+def _build_milp(
+    problem: Problem,
+    formulation: str,
+    symmetry_breaking: bool,
+    reduction: Reduction | None,
+) -> MilpModel:
     if formulation not in FORMULATIONS:
         raise ValueError(
             f"formulation {formulation!r} not understood (choose from {', '.join(FORMULATIONS)})."
@@ -201,7 +219,7 @@ def build_milp(
 
     # ---- constraints
     position = {c: i for i, c in enumerate(kept)}
-    m.one_candidate = pyo.Constraint(expr=_linear([1.0] * len(kept), milp.z) == 1)
+    m.one_candidate = pyo.Constraint(expr=LinearExpression(list(milp.z)) == 1)
     time_coefs = []
     for cand, opts in zip(cands, reduction.options, strict=True):
         time_coefs.append((cand.option_time_s[opts] / time_unit).tolist())
@@ -209,12 +227,7 @@ def build_milp(
         m.all_epochs = pyo.Constraint(
             list(kept),
             rule=lambda _, c: (
-                _linear(
-                    [1.0] * len(milp.blocks[position[c]][0])
-                    + [-float(problem.candidates[c].epochs)],
-                    [*milp.blocks[position[c]][0], m.z[c]],
-                )
-                == 0
+                _sum_minus(milp.blocks[position[c]][0], m.z[c], problem.candidates[c].epochs) == 0
             ),
             doc="sum_o n[c,o] = K_c z[c]",
         )
@@ -227,7 +240,7 @@ def build_milp(
             i = position[c]
             width = len(reduction.options[i])
             ys = milp.blocks[i][0][(k - 1) * width : k * width]
-            return _linear([1.0] * width + [-1.0], [*ys, m.z[c]]) == 0
+            return _sum_minus(ys, m.z[c]) == 0
 
         m.one_option = pyo.Constraint(epoch_index, rule=one_option, doc="sum_o y[c,k,o] = z[c]")
         if symmetry_breaking:
@@ -274,23 +287,37 @@ def build_milp(
 # --------------------------------------------------------------------------------------------------
 
 
-def _terms(expr: Any) -> tuple[float, list[float], list[Any]]:
+_ARGS = operator.attrgetter("args")
+_BOUNDS = operator.attrgetter("bounds")
+_IS_INTEGER = operator.methodcaller("is_integer")
+
+
+def _terms(expr: Any) -> tuple[float, Sequence[float], Sequence[Any]]:
     """``(constant, coefficients, variables)`` of a linear expression."""
     if isinstance(expr, LinearExpression):
+        args = expr.args
+        if set(map(type, args)) == {MonomialTermExpression}:  # the common case, at C speed
+            pairs = list(map(_ARGS, args))
+            coefs, variables = zip(*pairs, strict=True) if pairs else ((), ())
+            if set(map(type, coefs)) <= {float, int}:
+                return 0.0, coefs, variables
         constant = 0.0
-        coefs: list[float] = []
-        variables: list[Any] = []
-        for arg in expr.args:
+        coef_list: list[float] = []
+        var_list: list[Any] = []
+        for arg in args:
             if arg.__class__ is MonomialTermExpression:
                 coef, var = arg.args
-                coefs.append(float(pyo.value(coef)))
-                variables.append(var)
+                coef_list.append(coef if coef.__class__ is float else float(pyo.value(coef)))
+                var_list.append(var)
             elif arg.__class__ in native_numeric_types:
                 constant += float(arg)
+            elif arg.is_variable_type():
+                coef_list.append(1.0)
+                var_list.append(arg)
             else:
                 break
         else:
-            return constant, coefs, variables
+            return constant, coef_list, var_list
     repn = generate_standard_repn(expr, quadratic=False)
     if not repn.is_linear():
         raise ValueError(f"nonlinear expression in a MILP: {expr}")
@@ -329,23 +356,24 @@ def to_highs(model: pyo.ConcreteModel) -> tuple[Any, dict[int, int]]:
     """Hands a linear Pyomo model to a new ``highspy.Highs``.
 
     Returns the HiGHS object and the column of each variable (by ``id``). Variables are columns in
-    declaration order, active constraints rows, the one active objective the cost.
+    declaration order, active constraints rows, the one active objective the cost (negated when
+    maximised: HiGHS always minimises here).
     """
+    with PauseGC():
+        return _to_highs(model)
+
+
+def _to_highs(model: pyo.ConcreteModel) -> tuple[Any, dict[int, int]]:
     import highspy
 
     inf = highspy.kHighsInf
-    column: dict[int, int] = {}
-    lower: list[float] = []
-    upper: list[float] = []
-    integer: list[int] = []
-    for var in model.component_data_objects(pyo.Var, active=True, descend_into=True):
-        column[id(var)] = len(lower)
-        lb, ub = var.bounds
-        lower.append(-inf if lb is None else float(lb))
-        upper.append(inf if ub is None else float(ub))
-        if var.is_integer():
-            integer.append(len(lower) - 1)
-    num_col = len(lower)
+    variables = list(model.component_data_objects(pyo.Var, active=True, descend_into=True))
+    column = dict(zip(map(id, variables), range(len(variables)), strict=True))
+    num_col = len(variables)
+    bounds = np.array(list(map(_BOUNDS, variables)), dtype=np.float64).reshape(num_col, 2)
+    lower = np.where(np.isnan(bounds[:, 0]), -inf, bounds[:, 0])  # None (no bound) became nan
+    upper = np.where(np.isnan(bounds[:, 1]), inf, bounds[:, 1])
+    integer = np.fromiter(map(_IS_INTEGER, variables), dtype=bool, count=num_col)
 
     starts = [0]
     index_parts: list[list[int]] = []
@@ -353,12 +381,12 @@ def to_highs(model: pyo.ConcreteModel) -> tuple[Any, dict[int, int]]:
     row_lower: list[float] = []
     row_upper: list[float] = []
     for con in model.component_data_objects(pyo.Constraint, active=True, descend_into=True):
-        constant, coefs, variables = _terms(con.body)
+        constant, coefs, terms = _terms(con.body)
         lb, ub = con.lb, con.ub
         row_lower.append(-inf if lb is None else float(lb) - constant)
         row_upper.append(inf if ub is None else float(ub) - constant)
-        index_parts.append([column[id(v)] for v in variables])
-        value_parts.append(coefs)
+        index_parts.append(list(map(column.__getitem__, map(id, terms))))
+        value_parts.append(list(coefs))
         starts.append(starts[-1] + len(coefs))
 
     objectives = list(model.component_data_objects(pyo.Objective, active=True, descend_into=True))
@@ -367,15 +395,16 @@ def to_highs(model: pyo.ConcreteModel) -> tuple[Any, dict[int, int]]:
     offset, obj_coefs, obj_vars = _terms(objectives[0].expr)
     sign = 1.0 if objectives[0].sense == pyo.minimize else -1.0
     cost = np.zeros(num_col)
-    np.add.at(cost, [column[id(v)] for v in obj_vars], np.asarray(obj_coefs) * sign)
+    obj_columns = np.fromiter(map(column.__getitem__, map(id, obj_vars)), dtype=np.int64)
+    np.add.at(cost, obj_columns, np.asarray(obj_coefs, dtype=np.float64) * sign)
 
     lp = highspy.HighsLp()
     lp.num_col_ = num_col
     lp.num_row_ = len(row_lower)
     lp.offset_ = offset * sign
     lp.col_cost_ = cost
-    lp.col_lower_ = np.asarray(lower)
-    lp.col_upper_ = np.asarray(upper)
+    lp.col_lower_ = lower
+    lp.col_upper_ = upper
     lp.row_lower_ = np.asarray(row_lower)
     lp.row_upper_ = np.asarray(row_upper)
     lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
@@ -383,10 +412,10 @@ def to_highs(model: pyo.ConcreteModel) -> tuple[Any, dict[int, int]]:
     lp.a_matrix_.num_row_ = len(row_lower)
     lp.a_matrix_.start_ = np.asarray(starts, dtype=np.int32)
     lp.a_matrix_.index_ = np.fromiter(
-        (i for part in index_parts for i in part), dtype=np.int32, count=starts[-1]
+        itertools.chain.from_iterable(index_parts), dtype=np.int32, count=starts[-1]
     )
     lp.a_matrix_.value_ = np.fromiter(
-        (v for part in value_parts for v in part), dtype=np.float64, count=starts[-1]
+        itertools.chain.from_iterable(value_parts), dtype=np.float64, count=starts[-1]
     )
     integrality = np.full(num_col, highspy.HighsVarType.kContinuous)
     integrality[integer] = highspy.HighsVarType.kInteger
