@@ -134,9 +134,11 @@ def plot_runtime(frame: pd.DataFrame, path: str | os.PathLike[str], title: str =
         if len(limit):
             ax.scatter(limit["epoch_option_pairs"], limit["time_s"], s=30, marker="x",
                        color=color, alpha=0.9)  # fmt: skip
-        medians = done.groupby("epoch_option_pairs")["time_s"].median()
+        # median per quarter-decade of size (seeds of one size differ a little in K and options)
+        bins = np.round(np.log10(done["epoch_option_pairs"].astype(float)) * 4) / 4
+        medians = done.groupby(bins)["time_s"].median()
         if len(medians) > 1:
-            ax.plot(medians.index, medians.clip(lower=1e-4).values, color=color, alpha=0.8)
+            ax.plot(10.0**medians.index, medians.clip(lower=1e-4).values, color=color, alpha=0.8)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("epoch-option pairs (sum over candidates of K × options)")
