@@ -20,7 +20,7 @@ from jqodi_opt.problem import TIME_TOLERANCE, Problem
 from jqodi_opt.read import build_instance
 from jqodi_opt.result import Result, Status
 from jqodi_opt.solve import OBJECTIVE_TOLERANCE, solve
-from jqodi_opt.solvers.exhaustive import count_multisets, solve_exhaustive
+from jqodi_opt.solvers.exhaustive import MAX_MULTISETS, count_multisets, solve_exhaustive
 
 from .conftest import DATA
 from .strategies import small_instances
@@ -302,7 +302,7 @@ def test_exhaustive_refuses_large_instances() -> None:
         solve_exhaustive(problem)
     result = solve(problem, "exhaustive")
     assert result.status is Status.ERROR
-    assert "exceed the limit 300,000,000" in result.reasons[0]
+    assert f"exceed the limit {MAX_MULTISETS:,}" in result.reasons[0]
 
 
 def test_cpsat_coarse_tick_warns_and_reports_the_cutoff(tiny: Instance) -> None:
@@ -364,3 +364,18 @@ def test_to_highs_hands_over_any_linear_model() -> None:
     assert values[column[id(m.x)]] == pytest.approx(2.0)
     assert values[column[id(m.y)]] == pytest.approx(2.5)
     assert -highs.getInfo().objective_function_value == pytest.approx(12.0)
+
+
+def test_exhaustive_with_tiny_tables_loops_over_head_options(monkeypatch) -> None:
+    """Tables of at most 10 entries force the head | middle | tail split with a Python loop over
+    the head: the optimum is still the itertools one."""
+    from jqodi_opt.solvers import exhaustive
+
+    monkeypatch.setattr(exhaustive, "TABLE_ENTRIES", 10)
+    problem = compile_problem(build_instance(tradeoff_document(servers=2, blocks=3, epochs=5)))
+    output = exhaustive.solve_exhaustive(problem)
+    (cand,) = problem.candidates
+    assert output.status is Status.OPTIMAL and output.option_epochs is not None
+    energy = cand.quantize_energy_j + float(output.option_epochs @ cand.option_energy_j)
+    assert energy == pytest.approx(brute_force(problem), rel=1e-12)
+    assert output.stats["enumerated"] == count_multisets(cand.epochs, cand.num_options)
