@@ -6,8 +6,7 @@ when run against them (:mod:`jqodi_opt.simulate`), with whether the target and t
 met, and the runtime.
 
 The exact optimum is the first exact solver in the list (``milp`` by default) that proves
-optimality; gaps are ``(energy - optimum) / optimum``. Baselines go through
-:func:`jqodi_opt.solvers.baselines.solve_baseline`, so a baseline whose restriction has no feasible
+optimality; gaps are ``(energy - optimum) / optimum``. A baseline whose restriction has no feasible
 plan is reported as ``infeasible`` with its reasons.
 """
 
@@ -16,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from jqodi_opt.exceptions import SolverRefused
 from jqodi_opt.instance import Instance
 from jqodi_opt.learning import Estimator
 from jqodi_opt.problem import compile_problem
@@ -154,7 +154,7 @@ def compare(
         For an unknown solver name.
     """
     from jqodi_opt.solve import SOLVERS, solve
-    from jqodi_opt.solvers.baselines import BASELINES, RESTRICTIONS, solve_baseline
+    from jqodi_opt.solvers.baselines import RESTRICTIONS
 
     unknown = [name for name in solvers if name not in SOLVERS]
     if unknown:
@@ -167,14 +167,14 @@ def compare(
     for name in solvers:
         extra = dict(options.get(name, {}))
         try:
-            if name in BASELINES:
-                if name in RESTRICTIONS:
-                    extra.setdefault("exact", exact)
-                result = solve_baseline(problem, name, time_limit, **extra)
-            else:
-                result = solve(problem, name, time_limit, **extra)
+            if name in RESTRICTIONS:
+                extra.setdefault("exact", exact)
+            result = solve(problem, name, time_limit, **extra)
         except ImportError as exc:  # a backend (or its library) that is not installed
             result = Result(name, Status.ERROR, reasons=[f"not available: {exc}"],
+                            instance_name=problem.name)  # fmt: skip
+        except SolverRefused as exc:  # exhaustive above its size limit: a row, not an abort
+            result = Result(name, Status.ERROR, reasons=[f"refused: {exc}"],
                             instance_name=problem.name)  # fmt: skip
         row = Row(name, LABELS.get(name, name), result)
         if (

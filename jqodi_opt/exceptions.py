@@ -46,6 +46,19 @@ class SolverNotFound(ValueError):
     """A solver name that is not registered."""
 
 
+class OptionError(ValueError):
+    """A solver option whose value the backend cannot take; raised before any work is done.
+
+    :func:`jqodi_opt.solve.solve` lets it through (it is the caller's mistake, not a solver
+    failure); the command line turns it into one line and exit code 2.
+    """
+
+
+class SolverRefused(ValueError):
+    """A solver that declines an instance it could not finish in reasonable time (the size guard
+    of ``exhaustive``); raised before any work is done, like :class:`OptionError`."""
+
+
 class ScalingWarning(UserWarning):
     """Integer scaling (CP-SAT) may make an objective inexact beyond the stated tolerance."""
 

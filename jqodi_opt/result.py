@@ -46,6 +46,10 @@ class SolverOutput:
         Backend statistics (variables, constraints, nodes, native status, ...).
     message
         A human-readable note (e.g. why there is no plan).
+    reasons
+        For ``infeasible`` from a solver that is not exact (a baseline's restriction, a heuristic
+        that found nothing): why, one line each. Exact solvers leave it empty; their reasons come
+        from :meth:`~jqodi_opt.problem.Problem.infeasibility_reasons`.
     """
 
     status: Status
@@ -56,6 +60,7 @@ class SolverOutput:
     solve_time_s: float = 0.0
     stats: dict[str, Any] = field(default_factory=dict)
     message: str = ""
+    reasons: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from jqodi_opt.evaluate import evaluate
-from jqodi_opt.exceptions import SolverNotFound
+from jqodi_opt.exceptions import OptionError, SolverNotFound, SolverRefused
 from jqodi_opt.plan import make_plan
 from jqodi_opt.problem import Problem
 from jqodi_opt.result import Result, SolverOutput, Status
@@ -116,6 +116,10 @@ def solve(
         For an unknown solver name.
     ValueError
         For a non-positive time limit or an option the backend does not take.
+    OptionError
+        For an option value the backend cannot take.
+    SolverRefused
+        When the backend declines the instance (``exhaustive`` above its size limit).
     """
     if time_limit is not None and not time_limit > 0:
         raise ValueError(f"time_limit {time_limit} not understood (must be > 0 seconds).")
@@ -132,6 +136,8 @@ def solve(
     start = time.perf_counter()
     try:
         output = function(problem, time_limit, **options)
+    except (OptionError, SolverRefused):  # the caller's request, refused before any work
+        raise
     except Exception as exc:  # a backend crash is reported, not raised
         elapsed = time.perf_counter() - start
         detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
@@ -155,11 +161,20 @@ def finish(problem: Problem, solver: str, output: SolverOutput) -> Result:
         instance_name=problem.name,
     )
     if output.status is Status.INFEASIBLE:
-        result.reasons = problem.infeasibility_reasons() or [
-            "the solver reports infeasible, but the fastest plan of some candidate fits T_max"
-        ]
-        if not problem.infeasibility_reasons():
+        reasons = problem.infeasibility_reasons()
+        if reasons:
+            result.reasons = reasons
+        elif not SOLVERS[solver].exact and output.reasons:
+            # A baseline's restriction (or a heuristic's search) can be infeasible on a feasible
+            # problem; it says why itself.
+            result.reasons = list(output.reasons)
+        else:
+            # Infeasibility is decided exactly (some candidate's fastest plan fits T_max), so an
+            # exact solver contradicting it has failed.
             result.status = Status.ERROR
+            result.reasons = [
+                "the solver reports infeasible, but the fastest plan of some candidate fits T_max"
+            ]
         return result
     if output.candidate is None or output.option_epochs is None:
         if output.status in (Status.OPTIMAL, Status.FEASIBLE):

@@ -8,6 +8,8 @@ Every test runs on each exact solver of ``--solvers`` (the baselines' ``exact`` 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from jqodi_opt import Status, compile_problem, solve
@@ -15,11 +17,11 @@ from jqodi_opt.solvers.baselines import (
     all_local_restriction,
     minimal_model_restriction,
     solve_all_local,
-    solve_baseline,
     solve_full_model,
     solve_static,
 )
 
+from .conftest import ROOT
 from .test_jqodi import simple_instance
 
 
@@ -72,7 +74,7 @@ def test_minimal_model_counts_excluded_pairs_and_says_why_it_fails(solver: str) 
         time_s=1000.0,
     ))  # fmt: skip
     assert [c.bits for c in minimal_model_restriction(problem).problem.candidates] == []
-    result = solve_baseline(problem, "minimal-model", exact=solver)
+    result = solve(problem, "minimal-model", exact=solver)
     assert result.status is Status.INFEASIBLE
     assert result.reasons == [
         "m@2: marked infeasible (gamma = inf)",
@@ -103,15 +105,15 @@ def test_all_server_fixes_the_cut_at_0(solver: str) -> None:
 def test_all_local_too_slow_or_not_offered_is_infeasible_with_the_reason(solver: str) -> None:
     # Device epochs take 2 s: 10 of them are 20 s > T_max 15 s.
     problem = one_bitwidth(time_s=15.0, eps_sd=0.5e-9, v_sd=0.5e9)
-    result = solve_baseline(problem, "all-local", exact=solver)
+    result = solve(problem, "all-local", exact=solver)
     assert result.status is Status.INFEASIBLE
     assert result.reasons == ["m@8: fastest plan needs 20 s > T_max 15 s (10 epochs)"]
     output = solve_all_local(problem, None, exact=solver)  # the backend says the same
-    assert output.status is Status.INFEASIBLE and "20 s > T_max 15 s" in output.message
+    assert output.status is Status.INFEASIBLE and output.reasons == result.reasons
     # A model that does not offer cut n.
     problem = one_bitwidth(time_s=100.0, eps_sd=0.5e-9, v_sd=0.5e9, cuts=[0])
     assert all_local_restriction(problem).problem.candidates == ()
-    result = solve_baseline(problem, "all-local", exact=solver)
+    result = solve(problem, "all-local", exact=solver)
     assert result.status is Status.INFEASIBLE
     assert result.reasons == [
         "m@8: all-local baseline: the model does not offer cut n (all blocks on the device)"
@@ -138,7 +140,7 @@ def test_static_cannot_mix_options(solver: str) -> None:
 def test_static_is_infeasible_exactly_when_the_problem_is() -> None:
     problem = one_bitwidth(time_s=9.0, eps_sd=0.5e-9, v_sd=0.5e9)  # fastest: 10 x 1 s > 9 s
     output = solve_static(problem, None)
-    assert output.status is Status.INFEASIBLE and "10 s > T_max 9 s" in output.message
+    assert output.status is Status.INFEASIBLE and "10 s > T_max 9 s" in output.reasons[0]
     assert solve(problem, "static").status is Status.INFEASIBLE
 
 
@@ -146,8 +148,19 @@ def test_backend_reports_infeasible_restriction_and_checks_the_exact_solver(solv
     problem = one_bitwidth(time_s=100.0, eps_sd=2e-9, v_sd=1e9)  # no 32-bit candidate
     output = solve_full_model(problem, None, exact=solver)
     assert output.status is Status.INFEASIBLE
-    assert output.message == "m@8: full-model baseline: 32-bit candidates only"
+    assert output.reasons == ["m@8: full-model baseline: 32-bit candidates only"]
     with pytest.raises(ValueError, match="exact solver 'jqodi' not understood"):
         solve_full_model(problem, None, exact="jqodi")
-    with pytest.raises(ValueError, match="baseline 'jqodi' not understood"):
-        solve_baseline(problem, "jqodi")
+    result = solve(problem, "full-model", exact=solver)  # infeasible, not an error
+    assert result.status is Status.INFEASIBLE and result.reasons == output.reasons
+
+
+def test_cli_infeasible_baseline_exits_1_with_its_reasons(capsys) -> None:
+    # Paper Data 1: the 32-bit VGG-like is the only learnable full-precision pair, and too slow.
+    from jqodi_opt.cli import main
+
+    code = main(["solve", str(ROOT / "instances/paper/data1.json"), "--solver", "full-model", "--json"])
+    assert code == 1
+    document = json.loads(capsys.readouterr().out)
+    assert document["status"] == "infeasible"
+    assert document["reasons"][0].startswith("vgg-like@32: fastest plan needs 962.")

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from jqodi_opt import Instance, Problem, Status, compile_problem, evaluate, solve
 from jqodi_opt.cli import main
+from jqodi_opt.exceptions import OptionError
 from jqodi_opt.problem import TIME_TOLERANCE, Candidate
 from jqodi_opt.read import build_instance
 from jqodi_opt.solvers.jqodi import create_tree, solve_jqodi, tree_graph
@@ -322,8 +323,8 @@ def test_options_are_checked(tiny) -> None:
     with pytest.raises(ValueError, match="does not take option"):
         solve(problem, "jqodi", buckets=10)
     for bad in ({"score": "speed"}, {"time_buckets": 0}, {"weight": -1.0}):
-        with pytest.raises(ValueError, match="not understood"):
-            solve_jqodi(problem, None, **bad)
+        with pytest.raises(OptionError, match="not understood"):
+            solve(problem, "jqodi", **bad)
 
 
 def test_time_limit_before_the_first_candidate(tiny) -> None:

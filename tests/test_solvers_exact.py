@@ -15,9 +15,9 @@ from hypothesis import event, given, settings
 
 from jqodi_opt import Instance, compile_problem
 from jqodi_opt.cli import main
-from jqodi_opt.exceptions import ScalingWarning
+from jqodi_opt.exceptions import OptionError, ScalingWarning, SolverRefused
 from jqodi_opt.problem import TIME_TOLERANCE, Problem
-from jqodi_opt.read import build_instance
+from jqodi_opt.read import build_instance, write_instance
 from jqodi_opt.result import Result, Status
 from jqodi_opt.solve import OBJECTIVE_TOLERANCE, solve
 from jqodi_opt.solvers.exhaustive import MAX_MULTISETS, count_multisets, solve_exhaustive
@@ -278,13 +278,16 @@ def test_unknown_option_is_refused(solver: str, tiny: Instance, capsys) -> None:
     assert "does not take option(s) bogus" in capsys.readouterr().err
 
 
-def test_bad_option_value_is_refused(solver: str, tiny: Instance) -> None:
+def test_bad_option_value_is_refused(solver: str, tiny: Instance, capsys) -> None:
+    # The caller's mistake, not a solver failure: raised before any work, exit code 2.
     problem = compile_problem(tiny)
     if solver == "exhaustive":
         pytest.skip("exhaustive has no option with a closed set of values")
-    result = solve(problem, solver, formulation="per-epoch")
-    assert result.status is Status.ERROR
-    assert "formulation 'per-epoch' not understood" in result.reasons[0]
+    with pytest.raises(OptionError, match="formulation 'per-epoch' not understood"):
+        solve(problem, solver, formulation="per-epoch")
+    assert main(["solve", TINY, "--solver", solver, "-o", "formulation=per-epoch"]) == 2
+    err = capsys.readouterr().err
+    assert "formulation 'per-epoch' not understood" in err and "Traceback" not in err
 
 
 def test_unknown_solver_name(tiny: Instance, capsys) -> None:
@@ -296,13 +299,19 @@ def test_unknown_solver_name(tiny: Instance, capsys) -> None:
     assert "unknown solver 'gurobi'" in capsys.readouterr().err
 
 
-def test_exhaustive_refuses_large_instances() -> None:
-    problem = compile_problem(build_instance(tradeoff_document(10, 9, 300)))
-    with pytest.raises(ValueError, match=r"multisets of options to enumerate exceed the limit"):
+def test_exhaustive_refuses_large_instances(tmp_path, capsys) -> None:
+    document = tradeoff_document(10, 9, 300)
+    problem = compile_problem(build_instance(document))
+    with pytest.raises(SolverRefused, match=r"multisets of options to enumerate exceed the limit"):
         solve_exhaustive(problem)
-    result = solve(problem, "exhaustive")
-    assert result.status is Status.ERROR
-    assert f"exceed the limit {MAX_MULTISETS:,}" in result.reasons[0]
+    with pytest.raises(SolverRefused, match=f"exceed the limit {MAX_MULTISETS:,}"):
+        solve(problem, "exhaustive")
+    path = tmp_path / "big.json"
+    write_instance(build_instance(document), path)
+    assert main(["solve", str(path), "--solver", "exhaustive"]) == 2
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "use milp or cpsat" in errors[0] and "Traceback" not in err
 
 
 def test_cpsat_coarse_tick_warns_and_reports_the_cutoff(tiny: Instance) -> None:

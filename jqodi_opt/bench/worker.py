@@ -145,13 +145,7 @@ def _execute(payload: dict[str, Any]) -> dict[str, Any]:
 
     start = time.perf_counter()
     solver, limit, options = payload["solver"], payload["time_limit"], payload["options"]
-    if solver in _baselines():
-        # A baseline whose restriction has no feasible plan is infeasible, not an error.
-        from jqodi_opt.solvers.baselines import solve_baseline
-
-        result = solve_baseline(problem, solver, limit, **options)
-    else:
-        result = solve(problem, solver=solver, time_limit=limit, **options)
+    result = solve(problem, solver=solver, time_limit=limit, **options)
     out["wall_time_s"] = time.perf_counter() - start
     out.update(
         status=str(result.status),
@@ -173,14 +167,6 @@ def hang_requested(entry: str) -> bool:
     """True when ``JQODI_BENCH_HANG`` names ``entry`` (test hook; read in the runner's parent)."""
     names = {s.strip() for s in os.environ.get(HANG_VARIABLE, "").split(",")}
     return entry in names
-
-
-def _baselines() -> tuple[str, ...]:
-    try:
-        from jqodi_opt.solvers.baselines import BASELINES
-    except ImportError:  # pragma: no cover - package without baselines
-        return ()
-    return tuple(BASELINES)
 
 
 def _child_entry(connection: Connection, payload: dict[str, Any]) -> None:

@@ -28,8 +28,9 @@ from typing import Any
 
 import numpy as np
 
+from jqodi_opt.exceptions import OptionError
 from jqodi_opt.problem import TIME_TOLERANCE, Candidate, Problem
-from jqodi_opt.result import Result, SolverOutput, Status
+from jqodi_opt.result import SolverOutput, Status
 
 
 @dataclass(frozen=True)
@@ -182,7 +183,7 @@ def _check_exact(exact: str) -> None:
 
     if exact not in SOLVERS or not SOLVERS[exact].exact:
         names = ", ".join(n for n, info in SOLVERS.items() if info.exact)
-        raise ValueError(f"exact solver {exact!r} not understood; choose from {names}.")
+        raise OptionError(f"exact solver {exact!r} not understood; choose from {names}.")
 
 
 def solve_restriction(
@@ -206,7 +207,7 @@ def solve_restriction(
             Status.INFEASIBLE,
             solve_time_s=time.perf_counter() - started,
             stats=stats,
-            message="; ".join(reasons),
+            reasons=reasons,
         )
     out = backend(exact)(sub, time_limit)
     stats["restricted_status"] = str(out.status)
@@ -298,7 +299,7 @@ def solve_static(problem: Problem, time_limit: float | None) -> SolverOutput:
             Status.INFEASIBLE,
             solve_time_s=time.perf_counter() - started,
             stats=stats,
-            message="; ".join(problem.infeasibility_reasons()),
+            reasons=problem.infeasibility_reasons(),
         )
     energy, _, candidate, option = min(plans, key=lambda p: (p[0], p[2], p[3]))
     counts = np.zeros(problem.candidates[candidate].num_options, dtype=np.int64)
@@ -312,32 +313,3 @@ def solve_static(problem: Problem, time_limit: float | None) -> SolverOutput:
 
 #: Every baseline name (the keys of the registry entries in :mod:`jqodi_opt.solve`).
 BASELINES = ("full-model", "minimal-model", "all-local", "all-server", "static")
-
-
-def solve_baseline(
-    problem: Problem, name: str, time_limit: float | None = None, **options: Any
-) -> Result:
-    """``solve(problem, name, ...)`` for a baseline, with an infeasible restriction reported as
-    ``infeasible`` and its reasons.
-
-    :func:`jqodi_opt.solve.solve` treats ``infeasible`` on a problem that has a feasible plan as a
-    solver error — right for the exact solvers, wrong for a baseline whose restriction leaves no
-    feasible plan. This decides that case from the restricted problem first (exactly; see the module
-    docstring) and goes through ``solve`` otherwise.
-    """
-    from jqodi_opt.solve import solve
-
-    if name not in BASELINES:
-        raise ValueError(f"baseline {name!r} not understood; choose from {', '.join(BASELINES)}.")
-    if name in RESTRICTIONS:
-        started = time.perf_counter()
-        reasons = RESTRICTIONS[name](problem).reasons()
-        if reasons:
-            return Result(
-                name,
-                Status.INFEASIBLE,
-                solve_time_s=time.perf_counter() - started,
-                reasons=reasons,
-                instance_name=problem.name,
-            )
-    return solve(problem, name, time_limit, **options)

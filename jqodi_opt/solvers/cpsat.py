@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 from ortools.sat.python import cp_model
 
-from jqodi_opt.exceptions import ScalingWarning
+from jqodi_opt.exceptions import OptionError, ScalingWarning
 from jqodi_opt.problem import TIME_TOLERANCE, Problem
 from jqodi_opt.result import SolverOutput, Status
 from jqodi_opt.solvers.reduce import Reduction, energy_lower_bound, reduce_problem, start_values
@@ -103,7 +103,7 @@ class Scaling:
         allowance = TIME_ALLOWANCE * t_max
         auto_tick = allowance / (2 * (max_epochs + 1))
         if tick_s is not None and not tick_s > 0:
-            raise ValueError(f"tick_s {tick_s} not understood (must be > 0 seconds).")
+            raise OptionError(f"tick_s {tick_s} not understood (must be > 0 seconds).")
         self.tick_s = auto_tick if tick_s is None else float(tick_s)
         self.time_cutoff_s = max(0.0, (max_epochs + 1) * self.tick_s - allowance)
         self.budget = [
@@ -290,11 +290,11 @@ def solve_cpsat(
         Print CP-SAT's search log.
     """
     if formulation not in FORMULATIONS:
-        raise ValueError(
+        raise OptionError(
             f"formulation {formulation!r} not understood (choose from {', '.join(FORMULATIONS)})."
         )
     if workers is not None and workers < 1:
-        raise ValueError(f"workers {workers} not understood (>= 1).")
+        raise OptionError(f"workers {workers} not understood (>= 1).")
     start = time.perf_counter()
     reduction = reduce_problem(problem)
     stats: dict[str, Any] = {"formulation": formulation, **reduction.stats()}

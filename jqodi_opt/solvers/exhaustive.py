@@ -22,6 +22,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from jqodi_opt.exceptions import SolverRefused
 from jqodi_opt.problem import TIME_TOLERANCE, Candidate, Problem
 from jqodi_opt.result import SolverOutput, Status
 from jqodi_opt.solvers.reduce import can_meet_time_limit
@@ -127,7 +128,7 @@ def solve_exhaustive(
         for i in usable
     )
     if total > max_multisets:
-        raise ValueError(
+        raise SolverRefused(
             f"exhaustive: {total:,} multisets of options to enumerate exceed the limit "
             f"{max_multisets:,} (about a minute); use milp or cpsat, or raise max_multisets."
         )

@@ -58,6 +58,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from jqodi_opt.exceptions import OptionError
 from jqodi_opt.problem import TIME_TOLERANCE, Candidate, Problem
 from jqodi_opt.result import SolverOutput, Status
 
@@ -195,9 +196,9 @@ def create_tree(
     and the least energy per final cell is never higher than without it.
     """
     if isinstance(time_buckets, bool) or not isinstance(time_buckets, (int, np.integer)):
-        raise ValueError(f"time_buckets {time_buckets!r} not understood (a whole number >= 1).")
+        raise OptionError(f"time_buckets {time_buckets!r} not understood (a whole number >= 1).")
     if time_buckets < 1:
-        raise ValueError(f"time_buckets {time_buckets} not understood (must be >= 1).")
+        raise OptionError(f"time_buckets {time_buckets} not understood (must be >= 1).")
     cand = problem.candidates[candidate]
     last = int(time_buckets)  # index of the last cell; arrays have last + 1 entries (cell 0 too)
     cell_s = problem.time_limit_s / last
@@ -337,11 +338,11 @@ def solve_jqodi(
         expands every state within ``T_max``, as Algorithm 1 does.
     """
     if score not in ("risk", "energy"):
-        raise ValueError(f"score {score!r} not understood (risk or energy).")
+        raise OptionError(f"score {score!r} not understood (risk or energy).")
     if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight >= 0:
-        raise ValueError(f"weight {weight!r} not understood (a number >= 0).")
+        raise OptionError(f"weight {weight!r} not understood (a number >= 0).")
     if not math.isfinite(weight):
-        raise ValueError(f"weight {weight!r} not understood (must be finite).")
+        raise OptionError(f"weight {weight!r} not understood (must be finite).")
     started = time.perf_counter()
     exponent = 0.0 if score == "energy" else float(weight)
 

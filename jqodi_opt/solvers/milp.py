@@ -53,6 +53,7 @@ from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpressio
 from pyomo.core.expr.numvalue import native_numeric_types
 from pyomo.repn import generate_standard_repn
 
+from jqodi_opt.exceptions import OptionError
 from jqodi_opt.problem import Problem
 from jqodi_opt.result import SolverOutput, Status
 from jqodi_opt.solvers.reduce import Reduction, energy_lower_bound, reduce_problem, start_values
@@ -176,7 +177,7 @@ def _build_milp(
     reduction: Reduction | None,
 ) -> MilpModel:
     if formulation not in FORMULATIONS:
-        raise ValueError(
+        raise OptionError(
             f"formulation {formulation!r} not understood (choose from {', '.join(FORMULATIONS)})."
         )
     reduction = reduction if reduction is not None else reduce_problem(problem)
@@ -493,7 +494,7 @@ def solve_milp(
         of :data:`PRESOLVE_OFF_COLUMNS` columns or more run with presolve off unless this sets it.
     """
     if formulation not in FORMULATIONS:
-        raise ValueError(
+        raise OptionError(
             f"formulation {formulation!r} not understood (choose from {', '.join(FORMULATIONS)})."
         )
     if not 0 <= mip_rel_gap < 1:
