@@ -159,7 +159,9 @@ def test_cli_infeasible_baseline_exits_1_with_its_reasons(capsys) -> None:
     # Paper Data 1: the 32-bit VGG-like is the only learnable full-precision pair, and too slow.
     from jqodi_opt.cli import main
 
-    code = main(["solve", str(ROOT / "instances/paper/data1.json"), "--solver", "full-model", "--json"])
+    code = main(
+        ["solve", str(ROOT / "instances/paper/data1.json"), "--solver", "full-model", "--json"]
+    )
     assert code == 1
     document = json.loads(capsys.readouterr().out)
     assert document["status"] == "infeasible"
