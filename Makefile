@@ -19,11 +19,11 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check jqodi_opt tests
-	$(BIN)/ruff format --check jqodi_opt tests
+	$(BIN)/ruff check jqodi_opt tests benchmarks notebooks
+	$(BIN)/ruff format --check jqodi_opt tests benchmarks notebooks
 
 typecheck: $(STAMP)
-	$(BIN)/mypy jqodi_opt
+	$(BIN)/mypy jqodi_opt tests benchmarks
 
 check: lint typecheck test
 

@@ -134,10 +134,11 @@ def costs(
     for column in ("model", "bits", "edge server", "cut", "epoch time s", "epoch energy J",
                    "quantize s", "quantize J"):  # fmt: skip
         view.add_column(column, justify="left" if column in ("model", "edge server") else "right")
-    for row in table.itertuples(index=False):
+    for row in table.to_dict(orient="records"):
         view.add_row(
-            row.model, str(row.bits), row.edge_server, str(row.cut), fmt(row.epoch_time_s, 4),
-            fmt(row.epoch_energy_j, 4), fmt(row.quantize_time_s, 3), fmt(row.quantize_energy_j, 3),
+            str(row["model"]), str(row["bits"]), str(row["edge_server"]), str(row["cut"]),
+            fmt(row["epoch_time_s"], 4), fmt(row["epoch_energy_j"], 4),
+            fmt(row["quantize_time_s"], 3), fmt(row["quantize_energy_j"], 3),
         )  # fmt: skip
     out.print(view)
     err.print(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -86,8 +87,9 @@ def test_shannon_rate(tiny) -> None:
 
 
 def test_edge_server_without_link_is_left_out() -> None:
-    doc = dict(HAND)
-    doc["edge_servers"] = [*HAND["edge_servers"], {**HAND["edge_servers"][0], "name": "lonely"}]
+    doc: dict[str, Any] = dict(HAND)
+    servers: list[dict[str, Any]] = doc["edge_servers"]
+    doc["edge_servers"] = [*servers, {**servers[0], "name": "lonely"}]
     instance = build_instance(doc)
     assert np.isinf(model_costs(instance, 0).epoch_time_s[:, 1, :]).all()
     assert "lonely" not in set(cost_table(instance).edge_server)
@@ -107,7 +109,9 @@ def test_cost_table_has_one_row_per_option(tiny) -> None:
 def test_vectorised_costs_match_the_evaluator(instance) -> None:
     """The solvers' numpy costs and evaluate's per-block loop are two implementations of eqs.
     7–10; they must agree on every option."""
-    for row in cost_table(instance).itertuples(index=False):
-        t, e = epoch_cost(instance, row.model, int(row.bits), row.edge_server, int(row.cut))
-        assert row.epoch_time_s == pytest.approx(t, rel=1e-12)
-        assert row.epoch_energy_j == pytest.approx(e, rel=1e-12)
+    for row in cost_table(instance).to_dict(orient="records"):
+        t, e = epoch_cost(
+            instance, str(row["model"]), int(row["bits"]), str(row["edge_server"]), int(row["cut"])
+        )
+        assert row["epoch_time_s"] == pytest.approx(t, rel=1e-12)
+        assert row["epoch_energy_j"] == pytest.approx(e, rel=1e-12)

@@ -247,8 +247,8 @@ def test_never_optimal_without_proof(solver: str) -> None:
     if solver == "exhaustive":
         # 40 epochs over 32 options: C(71, 31) multisets, cut short after 0.2 s
         problem = compile_problem(build_instance(tradeoff_document(4, 7, 40)))
-        result = solve_exhaustive(problem, 0.2, max_multisets=10**30)
-        assert result.status is Status.TIME_LIMIT
+        output = solve_exhaustive(problem, 0.2, max_multisets=10**30)
+        assert output.status is Status.TIME_LIMIT
         return
     # 300 epochs, ~20 non-dominated options each: the per-epoch model takes minutes to prove
     problem = compile_problem(build_instance(tradeoff_document(10, 9, 300)))
