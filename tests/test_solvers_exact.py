@@ -241,6 +241,22 @@ def test_time_limit_before_any_plan(solver: str, tmp_path, capsys) -> None:
     assert "time_limit" in capsys.readouterr().out
 
 
+@pytest.mark.timeout(60)
+def test_milp_presolve_does_not_cycle() -> None:
+    """HiGHS 1.16's presolve never returned on this 69-row per-epoch model (parallel rows and
+    columns with sparsify, at the tight feasibility tolerance), ignoring the time limit; both rules
+    are off now (milp.PRESOLVE_RULES_OFF). The reference optimum is from the counts formulation."""
+    from jqodi_opt.generate import generate_document
+
+    problem = compile_problem(
+        build_instance(generate_document("paper-like", seed=6, tightness=0.5))
+    )
+    reference = solve(problem, "milp", time_limit=30, formulation="counts")
+    result = solve(problem, "milp", time_limit=30, formulation="epochs")
+    assert reference.status is Status.OPTIMAL and result.status is Status.OPTIMAL
+    assert result.objective == pytest.approx(reference.objective, rel=OBJECTIVE_TOLERANCE)
+
+
 def test_never_optimal_without_proof(solver: str) -> None:
     """Stopped by a time limit (or, for milp, by a positive gap) a solver reports time_limit or
     feasible, not optimal — unless it did prove the optimum (gap 0) before stopping."""
