@@ -16,7 +16,7 @@ from hypothesis import event, given, settings
 from jqodi_opt import Instance, compile_problem
 from jqodi_opt.cli import main
 from jqodi_opt.exceptions import OptionError, ScalingWarning, SolverRefused
-from jqodi_opt.problem import TIME_TOLERANCE, Problem
+from jqodi_opt.problem import OPTIMALITY_GAP, TIME_TOLERANCE, Problem
 from jqodi_opt.read import build_instance, write_instance
 from jqodi_opt.result import Result, Status
 from jqodi_opt.solve import OBJECTIVE_TOLERANCE, solve
@@ -68,8 +68,9 @@ def assert_same_optimum(result: Result, reference: float | None, solver: str) ->
     if solver == "cpsat":  # within its stated scaling bound (and the SPEC's tolerance)
         stated = result.stats["objective_error_bound_j"]
         assert stated <= 1e-9 * reference * (1 + 1e-6)
-        tolerance = stated + 1e-12 * reference
+        tolerance = stated + OPTIMALITY_GAP * reference
     assert abs(result.objective - reference) <= tolerance
+    assert result.gap is not None and result.gap <= OPTIMALITY_GAP * (1 + 1e-6)
     assert result.bound <= result.objective * (1 + 1e-12)
 
 
@@ -271,14 +272,14 @@ def test_never_optimal_without_proof(solver: str) -> None:
     result = solve(problem, solver, time_limit=1.0, formulation="epochs")
     assert result.status in (Status.TIME_LIMIT, Status.OPTIMAL)
     if result.status is Status.OPTIMAL:
-        assert result.gap is not None and result.gap <= 1e-9
+        assert result.gap is not None and result.gap <= OPTIMALITY_GAP
     if solver == "milp":
         for gap in (0.05, 0.5):
             result = solve(problem, "milp", formulation="counts", mip_rel_gap=gap)
             assert result.status in (Status.FEASIBLE, Status.OPTIMAL)
             assert result.gap is not None and result.gap <= gap
             if result.status is Status.OPTIMAL:
-                assert result.gap <= 1e-9
+                assert result.gap <= OPTIMALITY_GAP
 
 
 # --------------------------------------------------------------------------------------------------

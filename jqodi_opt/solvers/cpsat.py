@@ -24,9 +24,10 @@ true energy of CP-SAT's optimum exceeds the true optimum by at most ``(K + 1) u`
 CP-SAT's 64-bit arithmetic the unit is made coarser and a :class:`ScalingWarning` says how precise
 the objective still is.
 
-So ``optimal`` here means: CP-SAT proved the optimum of the scaled model, whose plan is feasible
-(within the SPEC tolerance) and whose true energy is within ``objective_error_bound_j`` of the true
-optimum. The bound reported is CP-SAT's bound on the scaled model minus that error, a valid lower
+So ``optimal`` here means: CP-SAT proved the optimum of the scaled model to
+:data:`~jqodi_opt.problem.OPTIMALITY_GAP` (1e-7 relative, CP-SAT's ``relative_gap_limit``, as the
+``milp`` backend), whose plan is feasible (within the SPEC tolerance) and whose true energy is
+within that gap plus ``objective_error_bound_j`` of the true optimum. The bound reported is CP-SAT's bound on the scaled model minus that error, a valid lower
 bound on the true optimum. ``evaluate`` gives the plan's true energy.
 """
 
@@ -41,7 +42,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from jqodi_opt.exceptions import OptionError, ScalingWarning
-from jqodi_opt.problem import TIME_TOLERANCE, Problem
+from jqodi_opt.problem import OPTIMALITY_GAP, TIME_TOLERANCE, Problem
 from jqodi_opt.result import SolverOutput, Status
 from jqodi_opt.solvers.reduce import Reduction, energy_lower_bound, reduce_problem, start_values
 
@@ -326,6 +327,7 @@ def solve_cpsat(
     if workers is not None:
         solver.parameters.num_workers = int(workers)
     solver.parameters.log_search_progress = bool(display)
+    solver.parameters.relative_gap_limit = OPTIMALITY_GAP
     solve_start = time.perf_counter()
     native_code = solver.solve(model)
     solve_time = time.perf_counter() - solve_start

@@ -21,12 +21,12 @@ is HiGHS's starting solution.
 
 Numerics. Times enter in units of ``T_max`` and energies in units of the LP relaxation bound, and
 HiGHS runs with ``mip_feasibility_tolerance`` 5e-10: a row may be violated by at most 5e-10 of
-``T_max`` (the SPEC accepts 1e-9). ``optimal`` means proven to :data:`OPTIMALITY_GAP` = 1e-9
-relative: HiGHS stops when ``(incumbent - bound) / incumbent <= 1e-9`` and this backend reports
-``optimal`` only when HiGHS says so *and* its final gap is at most 1e-9. A tighter proof would be
-meaningless: when options trade time for energy along a line (the strongly correlated case) the
-5e-10 time tolerance alone moves the optimum by about 5e-10 relative. ``mip_rel_gap`` (default 0)
-loosens the stop; the status is then ``feasible`` unless the gap is within 1e-9 anyway.
+``T_max`` (the SPEC accepts 1e-9). ``optimal`` means proven to
+:data:`~jqodi_opt.problem.OPTIMALITY_GAP` = 1e-7 relative: HiGHS stops when
+``(incumbent - bound) / incumbent <= 1e-7`` and this backend reports ``optimal`` only when HiGHS
+says so *and* its final gap is at most 1e-7; ``Result.gap`` says how close the proof came.
+``mip_rel_gap`` (default 0, i.e. that tolerance) loosens the stop; the status is then ``feasible``
+unless the gap is within 1e-7 anyway.
 
 The Pyomo model is built with :func:`build_milp` (variables, then constraints, then objective) and
 handed to ``highspy`` by :func:`to_highs`, a direct writer for linear models: Pyomo's persistent
@@ -54,7 +54,7 @@ from pyomo.core.expr.numvalue import native_numeric_types
 from pyomo.repn import generate_standard_repn
 
 from jqodi_opt.exceptions import OptionError
-from jqodi_opt.problem import Problem
+from jqodi_opt.problem import OPTIMALITY_GAP, Problem
 from jqodi_opt.result import SolverOutput, Status
 from jqodi_opt.solvers.reduce import Reduction, energy_lower_bound, reduce_problem, start_values
 
@@ -63,8 +63,6 @@ FORMULATIONS = ("epochs", "counts")
 #: HiGHS ``mip_feasibility_tolerance``: rows, integrality and node pruning, in model units.
 FEASIBILITY_TOLERANCE = 5e-10
 
-#: Relative gap to which ``optimal`` is proven.
-OPTIMALITY_GAP = 1e-9
 
 #: Per-epoch models with at least this many columns run with HiGHS's presolve off: its probing
 #: goes through the binaries at ~40 per millisecond here (t1e5: an estimated hour), while the root
