@@ -28,7 +28,8 @@ So ``optimal`` here means: CP-SAT proved the optimum of the scaled model to
 :data:`~jqodi_opt.problem.OPTIMALITY_GAP` (1e-7 relative, CP-SAT's ``relative_gap_limit``, as the
 ``milp`` backend), whose plan is feasible (within the SPEC tolerance) and whose true energy is
 within that gap plus ``objective_error_bound_j`` of the true optimum. The bound reported is
-CP-SAT's bound on the scaled model minus that error, a valid lower bound on the true optimum. ``evaluate`` gives the plan's true energy.
+CP-SAT's bound on the scaled model minus that error, a valid lower bound on the true optimum.
+``evaluate`` gives the plan's true energy.
 """
 
 from __future__ import annotations
