@@ -312,8 +312,31 @@ def _epochs_learning(
     return learning, largest
 
 
-def _max_epochs_field(largest: int) -> dict[str, int]:
-    return {"max_epochs": max(10_000, 2 * largest)} if largest > 5_000 else {}
+def _document(
+    largest: int,
+    cloud: dict[str, Any],
+    servers: list[dict[str, Any]],
+    device: dict[str, Any],
+    links: list[dict[str, Any]],
+    bits: list[int],
+    models: list[dict[str, Any]],
+    learning: list[dict[str, Any]],
+    loss: float,
+) -> dict[str, Any]:
+    """A family's parts as an instance body (``T_max`` is placed later from the compiled problem);
+    ``max_epochs`` is raised when some robust estimate may need more than the default allows."""
+    max_epochs = {"max_epochs": max(10_000, 2 * largest)} if largest > 5_000 else {}
+    return {
+        **max_epochs,
+        "cloud": cloud,
+        "edge_servers": servers,
+        "device": device,
+        "links": links,
+        "bitwidths": [{"bits": q} for q in bits],
+        "models": models,
+        "learning": learning,
+        "limits": {"time_s": 1.0, "loss": loss},
+    }
 
 
 # --------------------------------------------------------------------------------------------------
@@ -457,17 +480,7 @@ def _paper_like(rng: np.random.Generator, sizes: Sizes) -> dict[str, Any]:
                     "truth": truth,
                 }
             )  # fmt: skip
-    return {
-        **_max_epochs_field(largest),
-        "cloud": cloud,
-        "edge_servers": servers,
-        "device": device,
-        "links": links,
-        "bitwidths": [{"bits": q} for q in bits],
-        "models": models,
-        "learning": learning,
-        "limits": {"time_s": 1.0, "loss": loss_max},
-    }
+    return _document(largest, cloud, servers, device, links, bits, models, learning, loss_max)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -535,17 +548,7 @@ def _tradeoff(rng: np.random.Generator, sizes: Sizes) -> dict[str, Any]:
         cloud_flops = _sig(3.0 * sum(flops) * rng.uniform(5, 20))
         models.append(_model_entry(f"m{a + 1}", 0.018, cloud_flops, blocks, sizes))
     learning, largest = _epochs_learning(rng, [m["name"] for m in models], bits, sizes.epochs)
-    return {
-        **_max_epochs_field(largest),
-        "cloud": cloud,
-        "edge_servers": servers,
-        "device": device,
-        "links": links,
-        "bitwidths": [{"bits": q} for q in bits],
-        "models": models,
-        "learning": learning,
-        "limits": {"time_s": 1.0, "loss": 0.02},
-    }
+    return _document(largest, cloud, servers, device, links, bits, models, learning, 0.02)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -590,14 +593,4 @@ def _uncorrelated(rng: np.random.Generator, sizes: Sizes) -> dict[str, Any]:
         cloud_flops = _sig(3.0 * float(flops.sum()) * rng.uniform(1, 30))
         models.append(_model_entry(f"m{a + 1}", 0.018, cloud_flops, blocks, sizes))
     learning, largest = _epochs_learning(rng, [m["name"] for m in models], bits, sizes.epochs)
-    return {
-        **_max_epochs_field(largest),
-        "cloud": cloud,
-        "edge_servers": servers,
-        "device": device,
-        "links": links,
-        "bitwidths": [{"bits": q} for q in bits],
-        "models": models,
-        "learning": learning,
-        "limits": {"time_s": 1.0, "loss": 0.02},
-    }
+    return _document(largest, cloud, servers, device, links, bits, models, learning, 0.02)

@@ -45,7 +45,13 @@ from ortools.sat.python import cp_model
 from jqodi_opt.exceptions import OptionError, ScalingWarning
 from jqodi_opt.problem import OPTIMALITY_GAP, TIME_TOLERANCE, Problem
 from jqodi_opt.result import SolverOutput, Status
-from jqodi_opt.solvers.reduce import Reduction, energy_lower_bound, reduce_problem, start_values
+from jqodi_opt.solvers.reduce import (
+    Reduction,
+    check_formulation,
+    energy_lower_bound,
+    prepare,
+    start_values,
+)
 
 FORMULATIONS = ("counts", "epochs")
 
@@ -291,22 +297,13 @@ def solve_cpsat(
     display
         Print CP-SAT's search log.
     """
-    if formulation not in FORMULATIONS:
-        raise OptionError(
-            f"formulation {formulation!r} not understood (choose from {', '.join(FORMULATIONS)})."
-        )
+    check_formulation(formulation, FORMULATIONS)
     if workers is not None and workers < 1:
         raise OptionError(f"workers {workers} not understood (>= 1).")
     start = time.perf_counter()
-    reduction = reduce_problem(problem)
-    stats: dict[str, Any] = {"formulation": formulation, **reduction.stats()}
-    if not reduction.candidates:
-        return SolverOutput(
-            Status.INFEASIBLE,
-            build_time_s=time.perf_counter() - start,
-            stats=stats,
-            message="no candidate's fastest plan fits T_max",
-        )
+    reduction, stats, infeasible = prepare(problem, formulation, start)
+    if infeasible is not None:
+        return infeasible
     scaling = Scaling(problem, reduction, tick_s)
     scaling.warn()
     stats.update(scaling.stats())

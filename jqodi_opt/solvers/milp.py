@@ -53,10 +53,16 @@ from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpressio
 from pyomo.core.expr.numvalue import native_numeric_types
 from pyomo.repn import generate_standard_repn
 
-from jqodi_opt.exceptions import OptionError
 from jqodi_opt.problem import OPTIMALITY_GAP, Problem
 from jqodi_opt.result import SolverOutput, Status
-from jqodi_opt.solvers.reduce import Reduction, energy_lower_bound, reduce_problem, start_values
+from jqodi_opt.solvers.reduce import (
+    Reduction,
+    check_formulation,
+    energy_lower_bound,
+    prepare,
+    reduce_problem,
+    start_values,
+)
 
 FORMULATIONS = ("epochs", "counts")
 
@@ -181,10 +187,7 @@ def _build_milp(
     symmetry_breaking: bool,
     reduction: Reduction | None,
 ) -> MilpModel:
-    if formulation not in FORMULATIONS:
-        raise OptionError(
-            f"formulation {formulation!r} not understood (choose from {', '.join(FORMULATIONS)})."
-        )
+    check_formulation(formulation, FORMULATIONS)
     reduction = reduction if reduction is not None else reduce_problem(problem)
     if not reduction.candidates:
         raise ValueError("no candidate can meet T_max: nothing to build.")
@@ -501,24 +504,15 @@ def solve_milp(
         Further HiGHS options by name (e.g. ``{"presolve": "on"}``), set last. Per-epoch models
         of :data:`PRESOLVE_OFF_COLUMNS` columns or more run with presolve off unless this sets it.
     """
-    if formulation not in FORMULATIONS:
-        raise OptionError(
-            f"formulation {formulation!r} not understood (choose from {', '.join(FORMULATIONS)})."
-        )
+    check_formulation(formulation, FORMULATIONS)
     if not 0 <= mip_rel_gap < 1:
         raise ValueError(f"mip_rel_gap {mip_rel_gap} not understood (0 <= gap < 1).")
     if threads is not None and threads < 1:
         raise ValueError(f"threads {threads} not understood (>= 1).")
     start = time.perf_counter()
-    reduction = reduce_problem(problem)
-    stats: dict[str, Any] = {"formulation": formulation, **reduction.stats()}
-    if not reduction.candidates:
-        return SolverOutput(
-            Status.INFEASIBLE,
-            build_time_s=time.perf_counter() - start,
-            stats=stats,
-            message="no candidate's fastest plan fits T_max",
-        )
+    reduction, stats, infeasible = prepare(problem, formulation, start)
+    if infeasible is not None:
+        return infeasible
     milp = build_milp(
         problem, formulation, symmetry_breaking=symmetry_breaking, reduction=reduction
     )

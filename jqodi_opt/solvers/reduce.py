@@ -18,11 +18,16 @@ The exhaustive search applies none of these to options (it is the reference).
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from jqodi_opt.exceptions import OptionError
 from jqodi_opt.problem import TIME_TOLERANCE, Candidate, Problem
+from jqodi_opt.result import SolverOutput, Status
 
 #: A candidate is bounded out when its LP bound exceeds the incumbent by more than this (relative).
 BOUND_MARGIN = 1e-9
@@ -280,3 +285,33 @@ def start_values(
     positions = np.repeat(np.arange(width), used)
     values[np.arange(epochs) * width + positions] = 1.0
     return values
+
+
+def check_formulation(formulation: str, formulations: Sequence[str]) -> None:
+    """Refuses a formulation name the backend does not have (before any work is done)."""
+    if formulation not in formulations:
+        raise OptionError(
+            f"formulation {formulation!r} not understood (choose from {', '.join(formulations)})."
+        )
+
+
+def prepare(
+    problem: Problem, formulation: str, started: float
+) -> tuple[Reduction, dict[str, Any], SolverOutput | None]:
+    """The exact backends' first step: reduce, start the statistics, stop early if nothing is left.
+
+    Returns the reduction, the statistics so far and, when no candidate's fastest plan fits
+    ``T_max``, the ``infeasible`` output to return (None otherwise). ``started`` is the
+    ``time.perf_counter()`` at which the backend began, for the build time.
+    """
+    reduction = reduce_problem(problem)
+    stats: dict[str, Any] = {"formulation": formulation, **reduction.stats()}
+    if reduction.candidates:
+        return reduction, stats, None
+    infeasible = SolverOutput(
+        Status.INFEASIBLE,
+        build_time_s=time.perf_counter() - started,
+        stats=stats,
+        message="no candidate's fastest plan fits T_max",
+    )
+    return reduction, stats, infeasible
