@@ -21,7 +21,7 @@ import numpy as np
 from jqodi_opt.evaluate import evaluate
 from jqodi_opt.exceptions import OptionError, SolverNotFound, SolverRefused
 from jqodi_opt.plan import make_plan
-from jqodi_opt.problem import Problem
+from jqodi_opt.problem import OPTIMALITY_GAP, Problem
 from jqodi_opt.result import Result, SolverOutput, Status
 
 #: Objective agreement between exact solvers (SPEC §1.3).
@@ -203,7 +203,19 @@ def finish(problem: Problem, solver: str, output: SolverOutput) -> Result:
         result.gap = max(0.0, (check.energy_j - result.bound) / max(abs(check.energy_j), 1e-12))
     elif output.status is Status.OPTIMAL:
         result.bound, result.gap = check.energy_j, 0.0
+    if result.status is Status.OPTIMAL and (result.gap or 0.0) > OPTIMALITY_GAP * (1 + 1e-6):
+        # Never optimal without proof: the bound must be within OPTIMALITY_GAP of the true energy.
+        result.status = Status.FEASIBLE
+        result.reasons.append(
+            f"solver reported optimal, but its bound {result.bound:.10g} J is {result.gap:.3g} "
+            f"below the plan's {check.energy_j:.10g} J (more than {OPTIMALITY_GAP:g})"
+        )
     result.plan = result.plan.model_copy(
-        update={"bound_j": result.bound, "gap": result.gap, "runtime_s": result.runtime_s}
+        update={
+            "status": str(result.status),
+            "bound_j": result.bound,
+            "gap": result.gap,
+            "runtime_s": result.runtime_s,
+        }
     )
     return result

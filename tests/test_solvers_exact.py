@@ -18,8 +18,8 @@ from jqodi_opt.cli import main
 from jqodi_opt.exceptions import OptionError, ScalingWarning, SolverRefused
 from jqodi_opt.problem import OPTIMALITY_GAP, TIME_TOLERANCE, Problem
 from jqodi_opt.read import build_instance, write_instance
-from jqodi_opt.result import Result, Status
-from jqodi_opt.solve import OBJECTIVE_TOLERANCE, solve
+from jqodi_opt.result import Result, SolverOutput, Status
+from jqodi_opt.solve import OBJECTIVE_TOLERANCE, finish, solve
 from jqodi_opt.solvers.exhaustive import MAX_MULTISETS, count_multisets, solve_exhaustive
 
 from .conftest import DATA
@@ -256,6 +256,38 @@ def test_milp_presolve_does_not_cycle() -> None:
     result = solve(problem, "milp", time_limit=30, formulation="epochs")
     assert reference.status is Status.OPTIMAL and result.status is Status.OPTIMAL
     assert result.objective == pytest.approx(reference.objective, rel=OBJECTIVE_TOLERANCE)
+
+
+def test_milp_does_not_trust_a_start_that_highs_misreports() -> None:
+    """HiGHS 1.16, given the rounded LP plan as a start with presolve on, reported that start
+    (3,101.33 J) as optimal at 819 J on this instance; the optimum is 3,068.96 J. The backend sees
+    that the reported objective is not the returned plan's and solves again without the start."""
+    from jqodi_opt.generate import generate_document
+
+    document = generate_document(
+        "tradeoff", seed=3, tightness=0.2, models=1, bitwidths=2, blocks=2, edge_servers=2, epochs=8
+    )
+    problem = compile_problem(build_instance(document))
+    reference = brute_force(problem)
+    assert reference == pytest.approx(3068.9557023679, rel=1e-12)
+    for formulation in ("epochs", "counts"):
+        result = solve(problem, "milp", formulation=formulation)
+        assert result.status is Status.OPTIMAL
+        assert result.objective == pytest.approx(reference, rel=OPTIMALITY_GAP)
+
+
+def test_optimal_claim_with_a_far_bound_is_downgraded(tiny: Instance) -> None:
+    """Whatever a backend says, ``optimal`` needs a bound within OPTIMALITY_GAP of the plan."""
+    problem = compile_problem(tiny)
+    honest = solve_exhaustive(problem)  # the backend's own output: candidate and epochs per option
+    assert honest.status is Status.OPTIMAL and honest.bound is not None
+    claim = SolverOutput(
+        Status.OPTIMAL, honest.candidate, honest.option_epochs, bound=0.5 * honest.bound
+    )
+    result = finish(problem, "milp", claim)
+    assert result.status is Status.FEASIBLE and result.plan is not None
+    assert result.plan.status == "feasible" and result.gap == pytest.approx(0.5)
+    assert "solver reported optimal, but its bound" in result.reasons[-1]
 
 
 def test_never_optimal_without_proof(solver: str) -> None:
