@@ -61,8 +61,38 @@ def scaling_headline(path: str) -> None:
         print(f"\n{sweep}\n{table.round(3).to_string()}\n{status.to_string()}")
 
 
+def _cell(group: pd.DataFrame) -> str:
+    """Median runtime of a size's seeds; ``(k/n)`` when only k of n finished (proved, for an exact
+    solver), ``TL`` when none did."""
+    done = group["status"] == ("optimal" if bool(group["exact"].iloc[0]) else "feasible")
+    if not done.any():
+        return "TL"
+    median = f"{group['time_s'].median():.3g}"
+    return median if done.all() else f"{median} ({int(done.sum())}/{len(group)})"
+
+
+def scaling_markdown(path: str) -> None:
+    """One markdown table per sweep: axis value, median pairs, then a cell per solver entry."""
+    runs = load(path)
+    for sweep in runs["sweep"].unique():
+        part = runs[runs["sweep"] == sweep]
+        entries = sorted(part["entry"].unique())
+        print(f"\n#### {sweep}\n")
+        print("| size | pairs | " + " | ".join(entries) + " |")
+        print("|---" * (len(entries) + 2) + "|")
+        for _, row in part.groupby("axis_index"):
+            label = str(row["axis_value"].iloc[0])
+            pairs = f"{row['epoch_option_pairs'].median():.2g}"
+            cells = [
+                _cell(row[row["entry"] == entry]) if (row["entry"] == entry).any() else "–"
+                for entry in entries
+            ]
+            print(f"| {label} | {pairs} | " + " | ".join(cells) + " |")
+
+
 if __name__ == "__main__":
     pd.set_option("display.width", 200)
     gap_headline(sys.argv[1])
     if len(sys.argv) > 2:
         scaling_headline(sys.argv[2])
+        scaling_markdown(sys.argv[2])
