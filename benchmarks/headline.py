@@ -34,8 +34,8 @@ def gap_headline(path: str) -> None:
     print(worst[["instance_name", "gap", "objective", "best_optimum"]].to_string())
 
 
-def scaling_headline(path: str) -> None:
-    runs = load(path)
+def scaling_headline(runs: pd.DataFrame) -> None:
+    """Per sweep and solver entry: the largest sizes proved and finished, and median runtimes."""
     print(f"## scaling: {len(runs)} runs")
     for (sweep, entry), part in runs.groupby(["sweep", "entry"]):
         by_size = part.groupby("epoch_option_pairs")
@@ -71,9 +71,8 @@ def _cell(group: pd.DataFrame) -> str:
     return median if done.all() else f"{median} ({int(done.sum())}/{len(group)})"
 
 
-def scaling_markdown(path: str) -> None:
+def scaling_markdown(runs: pd.DataFrame) -> None:
     """One markdown table per sweep: axis value, median pairs, then a cell per solver entry."""
-    runs = load(path)
     for sweep in runs["sweep"].unique():
         part = runs[runs["sweep"] == sweep]
         entries = sorted(part["entry"].unique())
@@ -94,5 +93,6 @@ if __name__ == "__main__":
     pd.set_option("display.width", 200)
     gap_headline(sys.argv[1])
     if len(sys.argv) > 2:
-        scaling_headline(sys.argv[2])
-        scaling_markdown(sys.argv[2])
+        scaling = load(sys.argv[2])
+        scaling_headline(scaling)
+        scaling_markdown(scaling)
