@@ -7,13 +7,13 @@ The pipeline::
         -> solve(problem, solver=...) -> Result (plan) -> evaluate(instance, plan)
 """
 
-from jqodi_opt.costs import cost_table, model_costs
-from jqodi_opt.evaluate import Evaluation, evaluate
 from jqodi_opt.exceptions import InputError, InstanceError, PlanError, SolverNotFound
-from jqodi_opt.instance import Instance
-from jqodi_opt.learning import learning_outcome
-from jqodi_opt.plan import Plan, read_plan, write_plan
-from jqodi_opt.problem import Candidate, Problem, compile_problem
+from jqodi_opt.finetune.costs import cost_table, model_costs
+from jqodi_opt.finetune.evaluate import Evaluation, evaluate
+from jqodi_opt.finetune.instance import Instance
+from jqodi_opt.finetune.learning import learning_outcome
+from jqodi_opt.finetune.plan import Plan, read_plan, write_plan
+from jqodi_opt.finetune.problem import Candidate, Problem, compile_problem
 from jqodi_opt.read import read_instance, write_instance
 from jqodi_opt.result import Result, Status
 from jqodi_opt.solve import SOLVERS, solve

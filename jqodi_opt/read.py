@@ -1,7 +1,7 @@
 """Reading and writing instance files.
 
 Parsing (fields out of a JSON or YAML document) is kept apart from building (the validated
-:class:`~jqodi_opt.instance.Instance`): :func:`read_instance` = :func:`load_document` +
+:class:`~jqodi_opt.finetune.instance.Instance`): :func:`read_instance` = :func:`load_document` +
 :func:`build_instance`.
 """
 
@@ -16,7 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from jqodi_opt.exceptions import InputError, InstanceError, describe_pydantic_error
-from jqodi_opt.instance import FORMAT, Instance, check_references
+from jqodi_opt.finetune.instance import FORMAT, Instance, check_references
 
 
 def load_document(path: str | os.PathLike[str], error: type[InputError] = InstanceError) -> Any:

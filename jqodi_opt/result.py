@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from jqodi_opt.plan import FORMAT as PLAN_FORMAT
-from jqodi_opt.plan import Plan
+from jqodi_opt.finetune.plan import FORMAT as PLAN_FORMAT
+from jqodi_opt.finetune.plan import Plan
 
 
 class Status(str, Enum):
@@ -49,7 +49,7 @@ class SolverOutput:
     reasons
         For ``infeasible`` from a solver that is not exact (a baseline's restriction, a heuristic
         that found nothing): why, one line each. Exact solvers leave it empty; their reasons come
-        from :meth:`~jqodi_opt.problem.Problem.infeasibility_reasons`.
+        from :meth:`~jqodi_opt.finetune.problem.Problem.infeasibility_reasons`.
     """
 
     status: Status

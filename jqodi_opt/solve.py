@@ -3,7 +3,8 @@
 The solver name and its options are checked before anything is built; the backend module is imported
 only then. Every backend returns a :class:`~jqodi_opt.result.SolverOutput` in the problem's index
 space; this module turns it into a :class:`~jqodi_opt.result.Result`, passing the plan through the
-independent :func:`~jqodi_opt.evaluate.evaluate` first — a plan that fails it becomes an ``error``.
+independent :func:`~jqodi_opt.finetune.evaluate.evaluate` first — a plan that fails it becomes an
+``error``.
 """
 
 from __future__ import annotations
@@ -18,16 +19,17 @@ from typing import Any
 
 import numpy as np
 
-from jqodi_opt.evaluate import evaluate
 from jqodi_opt.exceptions import OptionError, SolverNotFound, SolverRefused
-from jqodi_opt.plan import make_plan
-from jqodi_opt.problem import OPTIMALITY_GAP, Problem
+from jqodi_opt.finetune.evaluate import evaluate
+from jqodi_opt.finetune.plan import make_plan
+from jqodi_opt.finetune.problem import OPTIMALITY_GAP, Problem
 from jqodi_opt.result import Result, SolverOutput, Status
 
 #: Objective agreement between exact solvers (SPEC §1.3).
 OBJECTIVE_TOLERANCE = 1e-6
 
-#: Slack on :data:`~jqodi_opt.problem.OPTIMALITY_GAP` when checking an ``optimal`` claim against
+#: Slack on :data:`~jqodi_opt.finetune.problem.OPTIMALITY_GAP` when checking an ``optimal`` claim
+# against
 #: the evaluated energy: CP-SAT's energy scaling (about 1e-9 relative) and HiGHS's feasibility
 #: tolerance (5e-10) move a bound by far less than this.
 BOUND_SLACK = 1e-8
@@ -45,34 +47,52 @@ class SolverInfo:
 
 SOLVERS: dict[str, SolverInfo] = {
     "milp": SolverInfo(
-        "jqodi_opt.solvers.milp", "solve_milp", True, "MCK MILP in Pyomo, solved by HiGHS"
+        "jqodi_opt.finetune.solvers.milp", "solve_milp", True, "MCK MILP in Pyomo, solved by HiGHS"
     ),
     "cpsat": SolverInfo(
-        "jqodi_opt.solvers.cpsat", "solve_cpsat", True, "the same model in OR-Tools CP-SAT"
+        "jqodi_opt.finetune.solvers.cpsat", "solve_cpsat", True, "the same model in OR-Tools CP-SAT"
     ),
     "exhaustive": SolverInfo(
-        "jqodi_opt.solvers.exhaustive", "solve_exhaustive", True, "brute force (paper's Optimum)"
+        "jqodi_opt.finetune.solvers.exhaustive",
+        "solve_exhaustive",
+        True,
+        "brute force (paper's Optimum)",
     ),
     "jqodi": SolverInfo(
-        "jqodi_opt.solvers.jqodi", "solve_jqodi", False, "paper's heuristic, Algorithms 1-4"
+        "jqodi_opt.finetune.solvers.jqodi",
+        "solve_jqodi",
+        False,
+        "paper's heuristic, Algorithms 1-4",
     ),
     "full-model": SolverInfo(
-        "jqodi_opt.solvers.baselines", "solve_full_model", False, "32-bit only (paper baseline)"
+        "jqodi_opt.finetune.solvers.baselines",
+        "solve_full_model",
+        False,
+        "32-bit only (paper baseline)",
     ),
     "minimal-model": SolverInfo(
-        "jqodi_opt.solvers.baselines",
+        "jqodi_opt.finetune.solvers.baselines",
         "solve_minimal_model",
         False,
         "smallest bit-width only (paper baseline)",
     ),
     "all-local": SolverInfo(
-        "jqodi_opt.solvers.baselines", "solve_all_local", False, "cut at n: all on the device"
+        "jqodi_opt.finetune.solvers.baselines",
+        "solve_all_local",
+        False,
+        "cut at n: all on the device",
     ),
     "all-server": SolverInfo(
-        "jqodi_opt.solvers.baselines", "solve_all_server", False, "cut at 0: all on the server"
+        "jqodi_opt.finetune.solvers.baselines",
+        "solve_all_server",
+        False,
+        "cut at 0: all on the server",
     ),
     "static": SolverInfo(
-        "jqodi_opt.solvers.baselines", "solve_static", False, "one (server, cut) for all epochs"
+        "jqodi_opt.finetune.solvers.baselines",
+        "solve_static",
+        False,
+        "one (server, cut) for all epochs",
     ),
 }
 
@@ -107,7 +127,7 @@ def solve(
     Parameters
     ----------
     problem
-        The compiled problem (:func:`jqodi_opt.problem.compile_problem`).
+        The compiled problem (:func:`jqodi_opt.finetune.problem.compile_problem`).
     solver
         A name from :data:`SOLVERS`.
     time_limit

@@ -13,7 +13,7 @@ import json
 import pytest
 
 from jqodi_opt import Status, compile_problem, solve
-from jqodi_opt.solvers.baselines import (
+from jqodi_opt.finetune.solvers.baselines import (
     all_local_restriction,
     minimal_model_restriction,
     solve_all_local,

@@ -8,8 +8,8 @@ import pytest
 
 from jqodi_opt import Status, read_instance
 from jqodi_opt.cli import main
-from jqodi_opt.compare import LABELS, compare, relative_gap
-from jqodi_opt.plotting import comparison_trajectories, plot_comparison
+from jqodi_opt.finetune.compare import LABELS, compare, relative_gap
+from jqodi_opt.finetune.plotting import comparison_trajectories, plot_comparison
 
 from .conftest import DATA
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 
 from jqodi_opt import cost_table, model_costs
-from jqodi_opt.costs import link_rate_bps
-from jqodi_opt.evaluate import epoch_cost
+from jqodi_opt.finetune.costs import link_rate_bps
+from jqodi_opt.finetune.evaluate import epoch_cost
 from jqodi_opt.read import build_instance
 
 from .strategies import small_instances

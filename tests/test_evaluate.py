@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from jqodi_opt import Plan, evaluate
-from jqodi_opt.evaluate import epoch_cost
 from jqodi_opt.exceptions import PlanError
-from jqodi_opt.plan import ScheduleEntry, build_plan, read_plan, write_plan
+from jqodi_opt.finetune.evaluate import epoch_cost
+from jqodi_opt.finetune.plan import ScheduleEntry, build_plan, read_plan, write_plan
 
 
 def plan_of(schedule: list[tuple[str, int, int]], model: str = "m1", bits: int = 8, **kw) -> Plan:

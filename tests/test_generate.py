@@ -9,7 +9,7 @@ import pytest
 
 from jqodi_opt import compile_problem, evaluate
 from jqodi_opt.cli import main
-from jqodi_opt.generate import (
+from jqodi_opt.finetune.generate import (
     FAMILIES,
     generate,
     generate_document,
@@ -17,7 +17,7 @@ from jqodi_opt.generate import (
     plan_time_range,
     write_document,
 )
-from jqodi_opt.plan import Plan, ScheduleEntry
+from jqodi_opt.finetune.plan import Plan, ScheduleEntry
 from jqodi_opt.read import build_instance, read_instance
 
 

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from jqodi_opt import Instance, Problem, Status, compile_problem, evaluate, solve
 from jqodi_opt.cli import main
 from jqodi_opt.exceptions import OptionError
-from jqodi_opt.problem import TIME_TOLERANCE, Candidate
+from jqodi_opt.finetune.problem import TIME_TOLERANCE, Candidate
+from jqodi_opt.finetune.solvers.jqodi import create_tree, solve_jqodi, tree_graph
 from jqodi_opt.read import build_instance
-from jqodi_opt.solvers.jqodi import create_tree, solve_jqodi, tree_graph
 
 from .conftest import DATA
 from .strategies import small_instances

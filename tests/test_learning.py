@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from jqodi_opt import learning_outcome
-from jqodi_opt.instance import PowerLaw
-from jqodi_opt.learning import loss_trajectory, power_law_epochs, power_law_loss
+from jqodi_opt.finetune.instance import PowerLaw
+from jqodi_opt.finetune.learning import loss_trajectory, power_law_epochs, power_law_loss
 from jqodi_opt.read import build_instance, instance_to_dict
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from jqodi_opt import compile_problem
-from jqodi_opt.problem import Candidate
+from jqodi_opt.finetune.problem import Candidate
 from jqodi_opt.read import build_instance, instance_to_dict
 
 

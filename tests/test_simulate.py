@@ -9,8 +9,8 @@ import pytest
 
 from jqodi_opt import Plan, compile_problem, solve, write_plan
 from jqodi_opt.cli import main
-from jqodi_opt.plan import ScheduleEntry
-from jqodi_opt.simulate import SimulationError, simulate
+from jqodi_opt.finetune.plan import ScheduleEntry
+from jqodi_opt.finetune.simulate import SimulationError, simulate
 
 from .conftest import DATA
 from .test_jqodi import simple_instance

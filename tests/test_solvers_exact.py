@@ -16,11 +16,11 @@ from hypothesis import event, given, settings
 from jqodi_opt import Instance, compile_problem
 from jqodi_opt.cli import main
 from jqodi_opt.exceptions import OptionError, ScalingWarning, SolverRefused
-from jqodi_opt.problem import OPTIMALITY_GAP, TIME_TOLERANCE, Problem
+from jqodi_opt.finetune.problem import OPTIMALITY_GAP, TIME_TOLERANCE, Problem
+from jqodi_opt.finetune.solvers.exhaustive import MAX_MULTISETS, count_multisets, solve_exhaustive
 from jqodi_opt.read import build_instance, write_instance
 from jqodi_opt.result import Result, SolverOutput, Status
 from jqodi_opt.solve import OBJECTIVE_TOLERANCE, finish, solve
-from jqodi_opt.solvers.exhaustive import MAX_MULTISETS, count_multisets, solve_exhaustive
 
 from .conftest import DATA
 from .strategies import small_instances
@@ -247,7 +247,7 @@ def test_milp_presolve_does_not_cycle() -> None:
     """HiGHS 1.16's presolve never returned on this 69-row per-epoch model (parallel rows and
     columns with sparsify, at the tight feasibility tolerance), ignoring the time limit; both rules
     are off now (milp.PRESOLVE_RULES_OFF). The reference optimum is from the counts formulation."""
-    from jqodi_opt.generate import generate_document
+    from jqodi_opt.finetune.generate import generate_document
 
     problem = compile_problem(
         build_instance(generate_document("paper-like", seed=6, tightness=0.5))
@@ -262,7 +262,7 @@ def test_milp_does_not_trust_a_start_that_highs_misreports() -> None:
     """HiGHS 1.16, given the rounded LP plan as a start with presolve on, reported that start
     (3,101.33 J) as optimal at 819 J on this instance; the optimum is 3,068.96 J. The backend sees
     that the reported objective is not the returned plan's and solves again without the start."""
-    from jqodi_opt.generate import generate_document
+    from jqodi_opt.finetune.generate import generate_document
 
     document = generate_document(
         "tradeoff", seed=3, tightness=0.2, models=1, bitwidths=2, blocks=2, edge_servers=2, epochs=8
@@ -408,7 +408,7 @@ def test_to_highs_hands_over_any_linear_model() -> None:
     x integer in [0, 2]: x = 2, y = 2.5, objective 12."""
     import pyomo.environ as pyo
 
-    from jqodi_opt.solvers.milp import to_highs
+    from jqodi_opt.finetune.solvers.milp import to_highs
 
     m = pyo.ConcreteModel()
     m.x = pyo.Var(domain=pyo.NonNegativeIntegers, bounds=(0, 2))
@@ -427,7 +427,7 @@ def test_to_highs_hands_over_any_linear_model() -> None:
 def test_exhaustive_with_tiny_tables_loops_over_head_options(monkeypatch) -> None:
     """Tables of at most 10 entries force the head | middle | tail split with a Python loop over
     the head: the optimum is still the itertools one."""
-    from jqodi_opt.solvers import exhaustive
+    from jqodi_opt.finetune.solvers import exhaustive
 
     monkeypatch.setattr(exhaustive, "TABLE_ENTRIES", 10)
     problem = compile_problem(build_instance(tradeoff_document(servers=2, blocks=3, epochs=5)))

@@ -81,8 +81,8 @@ def default_db_path(suite: Suite) -> Path:
 
 def instance_info(spec: InstanceSpec) -> dict[str, Any]:
     """Generates one instance (in the parent) and describes it: hash, name, sizes."""
-    from jqodi_opt.generate import generate_document, instance_hash
-    from jqodi_opt.problem import compile_problem
+    from jqodi_opt.finetune.generate import generate_document, instance_hash
+    from jqodi_opt.finetune.problem import compile_problem
     from jqodi_opt.read import build_instance
 
     document = generate_document(spec.family, **spec.kwargs())

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jqodi_opt.generate import FAMILIES, GENERATOR_VERSION, canonical_json, resolve_sizes
+from jqodi_opt.finetune.generate import FAMILIES, GENERATOR_VERSION, canonical_json, resolve_sizes
 from jqodi_opt.solve import SOLVERS
 
 if sys.version_info >= (3, 11):
@@ -77,7 +77,7 @@ class InstanceSpec:
         )  # fmt: skip
 
     def kwargs(self) -> dict[str, Any]:
-        """Keyword arguments of :func:`jqodi_opt.generate.generate_document`."""
+        """Keyword arguments of :func:`jqodi_opt.finetune.generate.generate_document`."""
         return {"seed": self.seed, "tightness": self.tightness, **dict(self.sizes)}
 
 

@@ -120,8 +120,8 @@ def execute(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def _execute(payload: dict[str, Any]) -> dict[str, Any]:
-    from jqodi_opt.generate import generate_document, instance_hash
-    from jqodi_opt.problem import compile_problem
+    from jqodi_opt.finetune.generate import generate_document, instance_hash
+    from jqodi_opt.finetune.problem import compile_problem
     from jqodi_opt.read import build_instance
     from jqodi_opt.solve import solve
 
@@ -209,7 +209,12 @@ def _jsonable(value: Any) -> Any:
 # Watching the child
 # --------------------------------------------------------------------------------------------------
 
-PRELOAD = ["jqodi_opt.bench.worker", "jqodi_opt.generate", "jqodi_opt.solve", "jqodi_opt.problem"]
+PRELOAD = [
+    "jqodi_opt.bench.worker",
+    "jqodi_opt.finetune.generate",
+    "jqodi_opt.solve",
+    "jqodi_opt.finetune.problem",
+]
 
 
 @cache

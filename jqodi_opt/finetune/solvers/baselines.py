@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from jqodi_opt.exceptions import OptionError
-from jqodi_opt.problem import TIME_TOLERANCE, Candidate, Problem
+from jqodi_opt.finetune.problem import TIME_TOLERANCE, Candidate, Problem
 from jqodi_opt.result import SolverOutput, Status
 
 

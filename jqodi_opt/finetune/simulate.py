@@ -11,7 +11,8 @@ The curve of the ``truth`` entry has the shape of an estimator (SPEC §3.1):
 
 - ``epochs`` form: ``truth`` is the real ``K``; the target is reached after exactly ``K`` epochs.
   There is no loss curve, so for display the loss is drawn as a straight line from ``L0`` to
-  ``L_max`` (as :func:`jqodi_opt.learning.loss_trajectory` does) and counts as just below ``L_max``
+  ``L_max`` (as :func:`jqodi_opt.finetune.learning.loss_trajectory` does) and counts as just below
+  ``L_max``
   at ``K``. Only ``K`` decides when the target is met; the line is a drawing (it even rises when
   ``L0`` is below ``L_max``, which the paper's Table VI has for ResNet20 without a ``gamma``).
 - ``power_law`` form: ``truth`` is ``{floor, exponent}``; the loss after epoch ``k`` is
@@ -21,7 +22,8 @@ The curve of the ``truth`` entry has the shape of an estimator (SPEC §3.1):
   gets below ``L_max`` (its floor is too high, or it needs more than ``max_epochs``), the plan's own
   epochs are run and the target is reported as missed.
 
-Costs are recomputed from the instance with :func:`jqodi_opt.evaluate.epoch_cost`, the same plain
+Costs are recomputed from the instance with :func:`jqodi_opt.finetune.evaluate.epoch_cost`, the
+same plain
 per-epoch formulas the independent check uses.
 """
 
@@ -33,11 +35,11 @@ from typing import Any, Literal
 
 import numpy as np
 
-from jqodi_opt.evaluate import epoch_cost, evaluate
-from jqodi_opt.instance import Instance, PowerLaw
-from jqodi_opt.learning import Estimator, power_law_epochs, power_law_loss
-from jqodi_opt.plan import Plan
-from jqodi_opt.problem import TIME_TOLERANCE
+from jqodi_opt.finetune.evaluate import epoch_cost, evaluate
+from jqodi_opt.finetune.instance import Instance, PowerLaw
+from jqodi_opt.finetune.learning import Estimator, power_law_epochs, power_law_loss
+from jqodi_opt.finetune.plan import Plan
+from jqodi_opt.finetune.problem import TIME_TOLERANCE
 
 Curve = Literal["truth", "expected", "robust"]
 

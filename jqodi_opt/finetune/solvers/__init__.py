@@ -1,4 +1,5 @@
-"""Solver backends, one per file, each reading a :class:`~jqodi_opt.problem.Problem` and returning a
+"""Solver backends, one per file, each reading a :class:`~jqodi_opt.finetune.problem.Problem` and
+returning a
 :class:`~jqodi_opt.result.SolverOutput`; :func:`jqodi_opt.solve.solve` is the one entry point.
 
 Exact backends (SPEC §1.3, §2): :mod:`.milp` (Pyomo + HiGHS), :mod:`.cpsat` (OR-Tools CP-SAT) and

@@ -2,7 +2,8 @@
 
 For each solver and baseline: the chosen model and bits, the schedule, the planned energy and time,
 the gap to the exact optimum, and — where the instance has ``truth`` curves — what the plan realises
-when run against them (:mod:`jqodi_opt.simulate`), with whether the target and the time limit were
+when run against them (:mod:`jqodi_opt.finetune.simulate`), with whether the target and the time
+limit were
 met, and the runtime.
 
 The exact optimum is the first exact solver in the list (``milp`` by default) that proves
@@ -16,11 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jqodi_opt.exceptions import SolverRefused
-from jqodi_opt.instance import Instance
-from jqodi_opt.learning import Estimator
-from jqodi_opt.problem import compile_problem
+from jqodi_opt.finetune.instance import Instance
+from jqodi_opt.finetune.learning import Estimator
+from jqodi_opt.finetune.problem import compile_problem
+from jqodi_opt.finetune.simulate import Simulation, has_truth, simulate
 from jqodi_opt.result import Result, Status
-from jqodi_opt.simulate import Simulation, has_truth, simulate
 
 #: The paper's line-up: Optimum, JQODI and the baselines.
 DEFAULT_SOLVERS: tuple[str, ...] = (
@@ -153,8 +154,8 @@ def compare(
     ValueError
         For an unknown solver name.
     """
+    from jqodi_opt.finetune.solvers.baselines import RESTRICTIONS
     from jqodi_opt.solve import SOLVERS, solve
-    from jqodi_opt.solvers.baselines import RESTRICTIONS
 
     unknown = [name for name in solvers if name not in SOLVERS]
     if unknown:

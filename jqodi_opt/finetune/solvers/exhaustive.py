@@ -23,9 +23,9 @@ from collections.abc import Iterator
 import numpy as np
 
 from jqodi_opt.exceptions import SolverRefused
-from jqodi_opt.problem import TIME_TOLERANCE, Candidate, Problem
+from jqodi_opt.finetune.problem import TIME_TOLERANCE, Candidate, Problem
+from jqodi_opt.finetune.solvers.reduce import can_meet_time_limit
 from jqodi_opt.result import SolverOutput, Status
-from jqodi_opt.solvers.reduce import can_meet_time_limit
 
 #: Default size guard: multisets over all candidates (refused above this): 5e9 takes 15 to 30 s
 #: at the 1.8e8 to 3e8 per second measured on one core, leaving room for slower machines.

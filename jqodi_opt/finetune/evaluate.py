@@ -2,7 +2,8 @@
 
 No number in the plan is trusted: energy, time and final loss are recomputed from the instance
 with a plain per-epoch loop over paper eqs. (1)–(10), written out here on purpose, apart from
-the vectorised :mod:`jqodi_opt.costs` that the solvers use: no solver grades its own homework.
+the vectorised :mod:`jqodi_opt.finetune.costs` that the solvers use: no solver grades its own
+homework.
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from jqodi_opt.costs import link_rate_bps
-from jqodi_opt.instance import Instance
-from jqodi_opt.learning import Estimator, learning_outcome
-from jqodi_opt.plan import Plan
-from jqodi_opt.problem import TIME_TOLERANCE
+from jqodi_opt.finetune.costs import link_rate_bps
+from jqodi_opt.finetune.instance import Instance
+from jqodi_opt.finetune.learning import Estimator, learning_outcome
+from jqodi_opt.finetune.plan import Plan
+from jqodi_opt.finetune.problem import TIME_TOLERANCE
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,11 @@
 """The model of SPEC §1.3 in OR-Tools CP-SAT (``solver="cpsat"``), on integer ticks.
 
-Same formulations as :mod:`jqodi_opt.solvers.milp` (``"counts"``: integer ``n[c,o]``; ``"epochs"``:
+Same formulations as :mod:`jqodi_opt.finetune.solvers.milp` (``"counts"``: integer ``n[c,o]``;
+``"epochs"``:
 boolean ``y[c,k,o]``, with the epochs' options in increasing-time order by default, which CP-SAT
 needs: without it the per-epoch model ran into time limits where it now proves the optimum in
-seconds), over the same reductions (:mod:`jqodi_opt.solvers.reduce`), with the rounded LP plan
+seconds), over the same reductions (:mod:`jqodi_opt.finetune.solvers.reduce`), with the rounded LP
+plan
 as a hint. CP-SAT needs integer coefficients, so:
 
 Time. Every option's time is rounded *up* to whole ticks and the budget of each candidate,
@@ -25,7 +27,8 @@ CP-SAT's 64-bit arithmetic the unit is made coarser and a :class:`ScalingWarning
 the objective still is.
 
 So ``optimal`` here means: CP-SAT proved the optimum of the scaled model to
-:data:`~jqodi_opt.problem.OPTIMALITY_GAP` (1e-7 relative, CP-SAT's ``relative_gap_limit``, as the
+:data:`~jqodi_opt.finetune.problem.OPTIMALITY_GAP` (1e-7 relative, CP-SAT's ``relative_gap_limit``,
+as the
 ``milp`` backend), whose plan is feasible (within the SPEC tolerance) and whose true energy is
 within that gap plus ``objective_error_bound_j`` of the true optimum. The bound reported is
 CP-SAT's bound on the scaled model minus that error, a valid lower bound on the true optimum.
@@ -43,15 +46,15 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from jqodi_opt.exceptions import OptionError, ScalingWarning
-from jqodi_opt.problem import OPTIMALITY_GAP, TIME_TOLERANCE, Problem
-from jqodi_opt.result import SolverOutput, Status
-from jqodi_opt.solvers.reduce import (
+from jqodi_opt.finetune.problem import OPTIMALITY_GAP, TIME_TOLERANCE, Problem
+from jqodi_opt.finetune.solvers.reduce import (
     Reduction,
     check_formulation,
     energy_lower_bound,
     prepare,
     start_values,
 )
+from jqodi_opt.result import SolverOutput, Status
 
 FORMULATIONS = ("counts", "epochs")
 
@@ -182,7 +185,7 @@ def build_cpsat(
     """Builds the CP-SAT model: variables, then constraints, then the objective.
 
     Returns the model, ``z`` per kept candidate, and per kept candidate its epoch variables with
-    the option index of each (as :class:`jqodi_opt.solvers.milp.MilpModel` does).
+    the option index of each (as :class:`jqodi_opt.finetune.solvers.milp.MilpModel` does).
     """
     model = cp_model.CpModel()
     model.name = f"jqodi-{formulation}-{problem.name}"

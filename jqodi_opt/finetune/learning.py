@@ -14,7 +14,7 @@ from typing import Literal
 
 import numpy as np
 
-from jqodi_opt.instance import Instance, PowerLaw
+from jqodi_opt.finetune.instance import Instance, PowerLaw
 
 Estimator = Literal["expected", "robust"]
 ESTIMATORS: tuple[Estimator, ...] = ("expected", "robust")

@@ -59,7 +59,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from jqodi_opt.exceptions import OptionError
-from jqodi_opt.problem import TIME_TOLERANCE, Candidate, Problem
+from jqodi_opt.finetune.problem import TIME_TOLERANCE, Candidate, Problem
 from jqodi_opt.result import SolverOutput, Status
 
 if TYPE_CHECKING:
@@ -504,6 +504,6 @@ def _robust_losses(problem: Problem, cand: Candidate) -> np.ndarray | None:
     """Loss after each epoch ``0..K_c`` under the robust estimator, when the instance is known."""
     if problem.instance is None:
         return None
-    from jqodi_opt.learning import loss_trajectory
+    from jqodi_opt.finetune.learning import loss_trajectory
 
     return loss_trajectory(problem.instance, cand.model, cand.bits, cand.epochs, "robust")

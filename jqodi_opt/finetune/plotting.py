@@ -3,7 +3,8 @@ against elapsed time, (c) time against energy where each plan ends — a circle 
 loss target, a square when it does not.
 
 Each plan is drawn as run against the truth curve when the instance has one for its (model, bits)
-(:func:`jqodi_opt.simulate.simulate`), otherwise against the estimator it was made with (dashed).
+(:func:`jqodi_opt.finetune.simulate.simulate`), otherwise against the estimator it was made with
+(dashed).
 Uses matplotlib's Agg backend: no display needed.
 """
 
@@ -11,9 +12,9 @@ from __future__ import annotations
 
 import os
 
-from jqodi_opt.compare import Comparison
-from jqodi_opt.instance import Instance
-from jqodi_opt.simulate import Simulation, simulate
+from jqodi_opt.finetune.compare import Comparison
+from jqodi_opt.finetune.instance import Instance
+from jqodi_opt.finetune.simulate import Simulation, simulate
 
 
 def comparison_trajectories(

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from jqodi_opt.costs import model_costs
-from jqodi_opt.instance import Instance
-from jqodi_opt.learning import ESTIMATORS, Estimator, learning_outcome
+from jqodi_opt.finetune.costs import model_costs
+from jqodi_opt.finetune.instance import Instance
+from jqodi_opt.finetune.learning import ESTIMATORS, Estimator, learning_outcome
 
 #: Relative tolerance on the time limit (SPEC §1.3).
 TIME_TOLERANCE = 1e-9

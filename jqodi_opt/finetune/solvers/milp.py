@@ -1,7 +1,7 @@
 """The MCK MILP of SPEC §1.3 in Pyomo, solved by HiGHS (``solver="milp"``).
 
 Two formulations of the same model, over the candidates and options left by
-:func:`~jqodi_opt.solvers.reduce.reduce_problem`:
+:func:`~jqodi_opt.finetune.solvers.reduce.reduce_problem`:
 
 ``"epochs"`` (paper eq. 16, per epoch)
     binary ``z[c]`` picks one candidate (``sum_c z[c] = 1``); binary ``y[c,k,o]`` picks option
@@ -19,14 +19,14 @@ Both have one time constraint per candidate, ``sum_o t[c,o] * (epochs on o) <= (
 z[c]`` (summing them over ``c`` gives the aggregated ``tau + sum t <= T_max``; per candidate is the
 tighter LP relaxation), and the objective ``sum_c E_c z[c] + sum e[c,o] * (epochs on o)``.
 
-Reductions (:mod:`jqodi_opt.solvers.reduce`): too-slow candidates and dominated options are
+Reductions (:mod:`jqodi_opt.finetune.solvers.reduce`): too-slow candidates and dominated options are
 removed, candidates whose LP bound exceeds a rounded-and-polished LP plan are dropped, and that plan
 is HiGHS's starting solution.
 
 Numerics. Times enter in units of ``T_max`` and energies in units of the LP relaxation bound, and
 HiGHS runs with ``mip_feasibility_tolerance`` 5e-10: a row may be violated by at most 5e-10 of
 ``T_max`` (the SPEC accepts 1e-9). ``optimal`` means proven to
-:data:`~jqodi_opt.problem.OPTIMALITY_GAP` = 1e-7 relative: HiGHS stops when
+:data:`~jqodi_opt.finetune.problem.OPTIMALITY_GAP` = 1e-7 relative: HiGHS stops when
 ``(incumbent - bound) / incumbent <= 1e-7`` and this backend reports ``optimal`` only when HiGHS
 says so *and* its final gap is at most 1e-7; ``Result.gap`` says how close the proof came.
 ``mip_rel_gap`` (default 0, i.e. that tolerance) loosens the stop; the status is then ``feasible``
@@ -57,9 +57,8 @@ from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpressio
 from pyomo.core.expr.numvalue import native_numeric_types
 from pyomo.repn import generate_standard_repn
 
-from jqodi_opt.problem import OPTIMALITY_GAP, Problem
-from jqodi_opt.result import SolverOutput, Status
-from jqodi_opt.solvers.reduce import (
+from jqodi_opt.finetune.problem import OPTIMALITY_GAP, Problem
+from jqodi_opt.finetune.solvers.reduce import (
     Reduction,
     check_formulation,
     energy_lower_bound,
@@ -67,6 +66,7 @@ from jqodi_opt.solvers.reduce import (
     reduce_problem,
     start_values,
 )
+from jqodi_opt.result import SolverOutput, Status
 
 FORMULATIONS = ("counts", "epochs")
 

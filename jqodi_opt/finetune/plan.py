@@ -1,7 +1,8 @@
 """The plan (``jqodi-plan/1``, SPEC §3.2): which model, which bits, and per epoch where to cut and
 which edge server runs the deep part. ``schedule`` is run-length encoded in epoch order.
 
-Solvers produce plans through :func:`make_plan`; :func:`jqodi_opt.evaluate.evaluate` checks any plan
+Solvers produce plans through :func:`make_plan`; :func:`jqodi_opt.finetune.evaluate.evaluate`
+checks any plan
 against the instance alone.
 """
 
@@ -14,7 +15,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from jqodi_opt.exceptions import PlanError, describe_pydantic_error
-from jqodi_opt.problem import Problem
+from jqodi_opt.finetune.problem import Problem
 from jqodi_opt.read import load_document, write_json_atomic
 
 FORMAT = "jqodi-plan/1"

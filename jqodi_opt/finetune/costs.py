@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from jqodi_opt.instance import Instance, Link
+from jqodi_opt.finetune.instance import Instance, Link
 
 
 def link_rate_bps(link: Link) -> float:

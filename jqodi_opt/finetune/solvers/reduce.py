@@ -4,7 +4,7 @@
   exceeds ``T_max`` can never be chosen: dropped.
 - **Dominated options**: an option that is no faster and no cheaper than another option of the same
   candidate is never needed: swapping every epoch that uses it for the other keeps the plan feasible
-  and no dearer (:meth:`~jqodi_opt.problem.Candidate.pareto_options`). Removed.
+  and no dearer (:meth:`~jqodi_opt.finetune.problem.Candidate.pareto_options`). Removed.
 - **Bounding**: the LP relaxation of one candidate (``E_c + K_c phi(budget_c / K_c)``, ``phi`` the
   lower convex envelope of its options' (time, energy) points) is a lower bound on every plan of
   that candidate; rounding that LP solution down gives a feasible plan, an upper bound on the
@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from jqodi_opt.exceptions import OptionError
-from jqodi_opt.problem import TIME_TOLERANCE, Candidate, Problem
+from jqodi_opt.finetune.problem import TIME_TOLERANCE, Candidate, Problem
 from jqodi_opt.result import SolverOutput, Status
 
 #: A candidate is bounded out when its LP bound exceeds the incumbent by more than this (relative).

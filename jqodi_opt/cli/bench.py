@@ -1,0 +1,135 @@
+"""Benchmark commands: generate, bench, report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from jqodi_opt.cli.app import UsageProblem, app, err, fmt, out, print_json
+
+# --------------------------------------------------------------------------------------------------
+# generate, bench, report (benchmarks)
+# --------------------------------------------------------------------------------------------------
+
+
+@app.command("generate")
+def generate_command(
+    family: Annotated[
+        str, typer.Option(help="Instance family: paper-like, tradeoff or uncorrelated.")
+    ] = "paper-like",
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same file).")] = 0,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write here, not stdout.")] = None,
+    models: Annotated[int | None, typer.Option(help="Number of models.")] = None,
+    bitwidths: Annotated[int | None, typer.Option(help="Number of bit-widths.")] = None,
+    blocks: Annotated[int | None, typer.Option(help="Blocks per model.")] = None,
+    cuts: Annotated[int | None, typer.Option(help="Cuts offered per model (default all).")] = None,
+    edge_servers: Annotated[
+        int | None, typer.Option("--edge-servers", help="Number of edge servers.")
+    ] = None,
+    epochs: Annotated[int | None, typer.Option(help="Typical number of epochs K.")] = None,
+    tightness: Annotated[
+        float, typer.Option(help="T_max from the fastest plan (0) to the least-energy plan (1).")
+    ] = 0.5,
+    name: Annotated[str | None, typer.Option(help="Instance name.")] = None,
+) -> None:
+    """Write a random instance of a family (same arguments, same bytes)."""
+    from jqodi_opt.finetune.generate import generate_document, write_document
+
+    document = generate_document(
+        family, seed=seed, models=models, bitwidths=bitwidths, blocks=blocks, cuts=cuts,
+        edge_servers=edge_servers, epochs=epochs, tightness=tightness, name=name,
+    )  # fmt: skip
+    if out_file is None:
+        print_json(document)
+        return
+    write_document(document, out_file)
+    err.print(f"{out_file}: {document['name']}", markup=False, highlight=False)
+
+
+@app.command("bench")
+def bench_command(
+    suite: Annotated[str, typer.Argument(help="Suite file, or a name in benchmarks/ (smoke).")],
+    workers: Annotated[
+        int | None, typer.Option(help="Local worker processes (default 2, or 1 on one core).")
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler address: run the suite on that cluster.")
+    ] = None,
+    db_file: Annotated[
+        Path | None, typer.Option("--db", help="Results file (default results/SUITE.sqlite).")
+    ] = None,
+    method: Annotated[
+        str | None, typer.Option(help="How each run's process starts: fork or exec.")
+    ] = None,
+    only: Annotated[
+        str | None, typer.Option("--solvers", help="Only these solver entries (a,b,...).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Run a benchmark suite; runs already stored in the results file are skipped."""
+    from jqodi_opt.bench.runner import run_suite
+    from jqodi_opt.bench.suite import load_suite
+
+    if workers is not None and workers < 1:
+        raise UsageProblem(f"--workers {workers} not understood (must be >= 1).")
+    if method not in (None, "fork", "exec"):
+        raise UsageProblem(f"--method {method!r} not understood (fork or exec).")
+    loaded = load_suite(suite)
+    if only:
+        loaded = loaded.only([s.strip() for s in only.split(",") if s.strip()])
+    summary = run_suite(
+        loaded, db_file, workers=workers, scheduler=scheduler, method=method,
+        show_progress=not quiet, console=err,
+    )  # fmt: skip
+    for line in summary.lines():
+        err.print(line, markup=False, highlight=False)
+    if json_out:
+        print_json(
+            {"suite": summary.suite, "db": summary.db_path, "runs": summary.total,
+             "skipped": summary.skipped, "done": summary.done, "dropped": summary.dropped,
+             "statuses": dict(summary.statuses), "elapsed_s": summary.elapsed_s}
+        )  # fmt: skip
+
+
+@app.command("report")
+def report_command(
+    db_file: Annotated[Path, typer.Argument(help="Results file written by `jqodi bench`.")],
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Write report.md, CSV tables and PNG plots here.")
+    ] = None,
+    csv_file: Annotated[Path | None, typer.Option("--csv", help="Export every run as CSV.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the tables as JSON.")] = False,
+) -> None:
+    """Tables (gap, runtime per size) and plots from benchmark results."""
+    from jqodi_opt.bench import report
+
+    if not db_file.exists():
+        raise UsageProblem(f"{db_file}: no such results file.")
+    frame = report.load(db_file)
+    members = report.read_members(db_file)
+    gaps, times = report.gap_table(frame), report.runtime_table(frame, members)
+    if csv_file is not None:
+        frame.to_csv(csv_file, index=False)
+        err.print(f"{len(frame)} runs written to {csv_file}", highlight=False)
+    if out_dir is not None:
+        for path in report.write_report(frame, out_dir, title=db_file.stem, members=members):
+            err.print(f"wrote {path}", markup=False, highlight=False)
+    if json_out:
+        print_json(
+            {"runs": len(frame), "gap": json.loads(gaps.to_json(orient="records")),
+             "runtime": json.loads(times.to_json(orient="records"))}
+        )  # fmt: skip
+        return
+    for title, table in (("gap to the best proven optimum (%)", gaps), ("runtime per size", times)):
+        view = Table(title=title)
+        for column in table.columns:
+            left = table[column].dtype == object
+            view.add_column(str(column), justify="left" if left else "right")
+        for row in table.itertuples(index=False):
+            view.add_row(*(fmt(v, 4) if isinstance(v, float) else str(v) for v in row))
+        out.print(view)

@@ -1,0 +1,237 @@
+"""Commands that read a problem file: validate, schema, costs, solve, evaluate, solvers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from jqodi_opt.cli.app import Exit, UsageProblem, app, err, fmt, out, print_json
+from jqodi_opt.exceptions import InputError
+
+# --------------------------------------------------------------------------------------------------
+# validate, schema, costs
+# --------------------------------------------------------------------------------------------------
+
+
+@app.command()
+def validate(
+    instances: Annotated[list[Path], typer.Argument(help="Instance files (JSON or YAML).")],
+    json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Check instance files: one line per problem, naming the file and the field path."""
+    from jqodi_opt.finetune.problem import compile_problem
+    from jqodi_opt.read import read_instance
+
+    failed = False
+    report = []
+    for path in instances:
+        try:
+            instance = read_instance(path)
+        except InputError as exc:
+            failed = True
+            for line in exc.lines():
+                err.print(line, markup=False, highlight=False)
+            report.append({"file": str(path), "valid": False, "errors": exc.lines()})
+            continue
+        warnings = []
+        problem = compile_problem(instance)
+        if not problem.candidates:
+            warnings.append(f"{path}: warning: no (model, bit-width) pair can reach the target")
+        for line in warnings:
+            err.print(line, markup=False, highlight=False)
+        if not json_out:
+            err.print(
+                f"{path}: ok ({len(problem.candidates)} candidates, "
+                f"{sum(c.num_options for c in problem.candidates)} options)",
+                markup=False,
+                highlight=False,
+            )
+        report.append({"file": str(path), "valid": True, "warnings": warnings})
+    if json_out:
+        print_json(report)
+    raise typer.Exit(Exit.BAD_INPUT if failed else Exit.OK)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the instance format jqodi-instance/1."""
+    from jqodi_opt.read import instance_schema
+
+    print_json(instance_schema())
+
+
+@app.command()
+def costs(
+    instance: Annotated[Path, typer.Argument(help="Instance file.")],
+    json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Print the per-epoch time and energy of every (model, bits, edge server, cut)."""
+    from jqodi_opt.finetune.costs import cost_table
+    from jqodi_opt.read import read_instance
+
+    table = cost_table(read_instance(instance))
+    if json_out:
+        print_json(table.to_dict(orient="records"))
+        return
+    view = Table(title=f"Per-epoch options of {instance}", show_lines=False)
+    for column in ("model", "bits", "edge server", "cut", "epoch time s", "epoch energy J",
+                   "quantize s", "quantize J"):  # fmt: skip
+        view.add_column(column, justify="left" if column in ("model", "edge server") else "right")
+    for row in table.to_dict(orient="records"):
+        view.add_row(
+            str(row["model"]), str(row["bits"]), str(row["edge_server"]), str(row["cut"]),
+            fmt(row["epoch_time_s"], 4), fmt(row["epoch_energy_j"], 4),
+            fmt(row["quantize_time_s"], 3), fmt(row["quantize_energy_j"], 3),
+        )  # fmt: skip
+    out.print(view)
+    err.print(
+        f"{len(table)} options; epoch time {table.epoch_time_s.min():.4g}–"
+        f"{table.epoch_time_s.max():.4g} s, energy {table.epoch_energy_j.min():.4g}–"
+        f"{table.epoch_energy_j.max():.4g} J"
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# solve, evaluate
+# --------------------------------------------------------------------------------------------------
+
+
+def _parse_option(text: str) -> tuple[str, Any]:
+    if "=" not in text:
+        raise UsageProblem(f"--option {text!r} not understood (use NAME=VALUE).")
+    key, raw = text.split("=", 1)
+    try:
+        value: Any = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    return key.strip().replace("-", "_"), value
+
+
+@app.command("solve")
+def solve_command(
+    instance: Annotated[Path, typer.Argument(help="Instance file.")],
+    solver: Annotated[str, typer.Option(help="Solver name (see `jqodi solvers`).")] = "milp",
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", help="Time limit in seconds.")
+    ] = None,
+    estimator: Annotated[
+        str, typer.Option(help="Learning estimator for the epoch count: robust or expected.")
+    ] = "robust",
+    option: Annotated[
+        list[str] | None,
+        typer.Option("--option", "-o", help="Solver option NAME=VALUE (repeatable)."),
+    ] = None,
+    plan_out: Annotated[Path | None, typer.Option("--out", help="Write the plan here.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the plan JSON.")] = False,
+) -> None:
+    """Solve an instance and print the plan."""
+    from jqodi_opt.finetune.plan import write_plan
+    from jqodi_opt.finetune.problem import compile_problem
+    from jqodi_opt.read import read_instance
+    from jqodi_opt.result import Status
+    from jqodi_opt.solve import solve
+
+    if estimator not in ("robust", "expected"):
+        raise UsageProblem(f"--estimator {estimator!r} not understood (robust or expected).")
+    options = dict(_parse_option(o) for o in option or [])
+    problem = compile_problem(read_instance(instance), estimator=estimator)  # type: ignore[arg-type]
+    err.print(
+        f"solving {problem.name} with {solver}: {len(problem.candidates)} candidates, "
+        f"{problem.num_epoch_options:,} epoch-option pairs",
+        highlight=False,
+    )
+    result = solve(problem, solver=solver, time_limit=time_limit, **options)
+    document = result.to_plan_document()
+    if plan_out is not None:
+        write_plan(document, plan_out)
+        err.print(f"plan written to {plan_out}", highlight=False)
+    if json_out:
+        print_json(document)
+    else:
+        show_result(result)
+    codes = {
+        Status.OPTIMAL: Exit.OK, Status.FEASIBLE: Exit.OK, Status.INFEASIBLE: Exit.INFEASIBLE,
+        Status.TIME_LIMIT: Exit.OK if result.plan is not None else Exit.TIME_LIMIT,
+        Status.ERROR: Exit.SOLVER_ERROR,
+    }  # fmt: skip
+    raise typer.Exit(codes[result.status])
+
+
+def show_result(result: Any) -> None:
+    """Prints a solve result as a table (plan) or a list of reasons (no plan)."""
+    if result.plan is None:
+        out.print(f"[bold]{result.status}[/bold] ({result.solver}, {result.runtime_s:.3f} s)")
+        for reason in result.reasons:
+            out.print(f"  - {reason}", markup=False, highlight=False)
+        return
+    plan = result.plan
+    head = Table(show_header=False, box=None, title=f"{result.solver}: {result.status}")
+    head.add_column(style="bold")
+    head.add_column()
+    rows = [
+        ("instance", plan.instance), ("model", plan.model), ("bits", str(plan.bits)),
+        ("energy", f"{fmt(result.objective, 8)} J"), ("time", f"{fmt(plan.time_s, 8)} s"),
+        ("final loss", fmt(plan.final_loss)), ("bound", f"{fmt(result.bound, 8)} J"),
+        ("gap", "-" if result.gap is None else f"{result.gap:.4%}"),
+        ("runtime", f"build {result.build_time_s:.3f} s + solve {result.solve_time_s:.3f} s"),
+    ]  # fmt: skip
+    for key, value in rows:
+        head.add_row(key, value)
+    out.print(head)
+    sched = Table(title="schedule (epoch order)")
+    for column in ("epochs", "edge server", "cut"):
+        sched.add_column(column, justify="right" if column != "edge server" else "left")
+    for entry in plan.schedule:
+        sched.add_row(str(entry.epochs), entry.edge_server, str(entry.cut))
+    out.print(sched)
+    for reason in result.reasons:
+        err.print(f"note: {reason}", markup=False, highlight=False)
+
+
+@app.command("evaluate")
+def evaluate_command(
+    instance: Annotated[Path, typer.Argument(help="Instance file.")],
+    plan: Annotated[Path, typer.Argument(help="Plan file (jqodi-plan/1).")],
+    estimator: Annotated[
+        str | None, typer.Option(help="Estimator fixing the epoch count (default: the plan's).")
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Independent check of a plan: recompute energy, time and loss; list violations."""
+    from jqodi_opt.finetune.evaluate import evaluate
+    from jqodi_opt.finetune.plan import read_plan
+    from jqodi_opt.read import read_instance
+
+    if estimator not in (None, "robust", "expected"):
+        raise UsageProblem(f"--estimator {estimator!r} not understood (robust or expected).")
+    check = evaluate(read_instance(instance), read_plan(plan), estimator)  # type: ignore[arg-type]
+    if json_out:
+        print_json(check.to_dict())
+    else:
+        verdict = "[green]feasible[/green]" if check.feasible else "[red]infeasible[/red]"
+        out.print(f"{plan}: {verdict}")
+        out.print(
+            f"  energy {fmt(check.energy_j, 8)} J, time {fmt(check.time_s, 8)} s, "
+            f"final loss {fmt(check.final_loss)}",
+            highlight=False,
+        )
+        for violation in check.violations:
+            out.print(f"  - {violation}", markup=False, highlight=False)
+    raise typer.Exit(Exit.OK if check.feasible else Exit.INFEASIBLE)
+
+
+@app.command()
+def solvers() -> None:
+    """List the registered solvers."""
+    from jqodi_opt.solve import SOLVERS
+
+    view = Table(title="solvers")
+    for column in ("name", "exact", "what"):
+        view.add_column(column)
+    for name, info in SOLVERS.items():
+        view.add_row(name, "yes" if info.exact else "no", info.description)
+    out.print(view)
