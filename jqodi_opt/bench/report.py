@@ -8,6 +8,11 @@
   log-log axes, one series per solver entry;
 * :func:`plot_gap` — the gap distribution per solver entry.
 
+The plot functions draw on an ``ax`` they are given (or on a new pyplot figure, in the caller's
+backend, when none is) and return it; they never choose a backend. :func:`write_report` writes its
+PNGs through :func:`save_plot`, on bare :class:`matplotlib.figure.Figure` objects that need no
+backend at all.
+
 The gap of a run is ``(objective - best) / best``, ``best`` the least objective an exact solver
 proved optimal on that instance (the ``runs_gap`` view of :mod:`jqodi_opt.bench.db`); runs on
 instances with no proven optimum have no gap. Runtime is the solver's build + solve time, or the
@@ -18,17 +23,21 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from jqodi_opt.bench.db import read_members, read_runs
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
 __all__ = [
     "by_sweep", "gap_table", "load", "markdown", "plot_gap", "plot_runtime", "read_members",
-    "runtime_table", "write_report",
+    "runtime_table", "save_plot", "write_report",
 ]  # fmt: skip
 
 
@@ -116,15 +125,25 @@ def runtime_table(frame: pd.DataFrame, members: pd.DataFrame | None = None) -> p
     return pd.DataFrame(rows)
 
 
-def plot_runtime(frame: pd.DataFrame, path: str | os.PathLike[str], title: str = "") -> None:
-    """Runtime against epoch-option pairs, log-log, per solver entry (× marks a time limit)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
+def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
+    """``ax``, or the axes of a new pyplot figure (in the caller's backend) when None."""
+    if ax is not None:
+        return ax
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 5.5))
+    _, made = plt.subplots(figsize=figsize)
+    return made
+
+
+def plot_runtime(frame: pd.DataFrame, ax: Axes | None = None, title: str = "") -> Axes:
+    """Runtime against epoch-option pairs, log-log, per solver entry (× marks a time limit).
+
+    Draws one scatter of finished runs per entry, a scatter of × for its runs stopped by a time
+    limit (when it has any) and a line through its medians per quarter-decade of size (when there
+    are two or more). Draws on ``ax``, or on a new pyplot figure when None; returns the axes.
+    """
     data = frame[frame["time_s"].notna() & (frame["epoch_option_pairs"] > 0)]
+    ax = _axes(ax, (8, 5.5))
     for i, (entry, part) in enumerate(data.groupby("entry", sort=True)):
         color = f"C{i % 10}"
         done = part[part["status"] != "time_limit"]
@@ -145,22 +164,20 @@ def plot_runtime(frame: pd.DataFrame, path: str | os.PathLike[str], title: str =
     ax.set_ylabel("runtime (s): build + solve; × = time limit")
     ax.set_title(title or "runtime against size")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8, ncol=2)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    if len(data):
+        ax.legend(fontsize=8, ncol=2)
+    return ax
 
 
-def plot_gap(frame: pd.DataFrame, path: str | os.PathLike[str], title: str = "") -> None:
-    """Gap (%) to the best proven optimum per solver entry: box plot with the points over it."""
-    import matplotlib
+def plot_gap(frame: pd.DataFrame, ax: Axes | None = None, title: str = "") -> Axes:
+    """Gap (%) to the best proven optimum per solver entry: box plot with the points over it.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    One box and one scatter of the runs per entry, entries in name order on the x axis. Draws on
+    ``ax``, or on a new pyplot figure when None; returns the axes.
+    """
     data = frame[frame["gap"].notna()]
     entries = sorted(data["entry"].unique())
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(entries) + 2), 5.0))
+    ax = _axes(ax, (max(6.0, 0.9 * len(entries) + 2), 5.0))
     values = [100.0 * data.loc[data["entry"] == e, "gap"].to_numpy() for e in entries]
     if entries:
         ax.boxplot(values, whis=(5, 95), showfliers=False)
@@ -172,9 +189,23 @@ def plot_gap(frame: pd.DataFrame, path: str | os.PathLike[str], title: str = "")
     ax.set_ylabel("gap to the best proven optimum (%)")
     ax.set_title(title or "gap distribution (box: quartiles, whiskers: 5-95 %)")
     ax.grid(True, axis="y", which="both", alpha=0.3)
+    return ax
+
+
+def save_plot(
+    draw: Callable[[Axes], Any], path: str | os.PathLike[str], figsize: tuple[float, float]
+) -> None:
+    """Draws with ``draw(ax)`` on a figure of its own and writes it to ``path`` (PNG, 120 dpi).
+
+    The figure is a bare :class:`matplotlib.figure.Figure`, not a pyplot one: writing a file
+    neither needs nor changes the caller's backend, and nothing is left open in pyplot.
+    """
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize)
+    draw(fig.subplots())
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 def markdown(table: pd.DataFrame, digits: int = 3) -> str:
@@ -207,8 +238,11 @@ def write_report(
     gaps, times = gap_table(frame), runtime_table(frame, members)
     gaps.to_csv(out / "gap.csv", index=False)
     times.to_csv(out / "runtime.csv", index=False)
-    plot_runtime(frame, out / "runtime.png", title=f"{title}: runtime against size")
-    plot_gap(frame, out / "gap.png", title=f"{title}: gap to the best proven optimum")
+    save_plot(lambda ax: plot_runtime(frame, ax, title=f"{title}: runtime against size"),
+              out / "runtime.png", (8, 5.5))  # fmt: skip
+    entries = frame.loc[frame["gap"].notna(), "entry"].nunique()
+    save_plot(lambda ax: plot_gap(frame, ax, title=f"{title}: gap to the best proven optimum"),
+              out / "gap.png", (max(6.0, 0.9 * entries + 2), 5.0))  # fmt: skip
     machine = frame[["cpu_model", "cores", "platform"]].drop_duplicates()
     lines = [
         f"# {title}",

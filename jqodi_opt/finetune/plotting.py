@@ -4,44 +4,89 @@ loss target, a square when it does not.
 
 Each plan is drawn as run against the truth curve when the instance has one for its (model, bits)
 (:func:`jqodi_opt.finetune.simulate.simulate`), otherwise against the estimator it was made with
-(dashed).
-Uses matplotlib's Agg backend: no display needed.
+(dashed). A row with no plan within ``T_max`` is drawn by its least-energy plan without the limit
+(:class:`jqodi_opt.finetune.compare.Overrun`), labelled "over T_max", as the paper's Fig. 7 draws
+*Full Model* beyond its time limit.
+
+The function draws on axes it is given and creates a figure (with ``matplotlib.pyplot``, so in the
+caller's backend) only when none are given; it never chooses a backend. Writing a file is the
+caller's business (``fig.savefig(path)``). The command line selects the Agg backend itself.
 """
 
 from __future__ import annotations
 
-import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from jqodi_opt.finetune.compare import Comparison
 from jqodi_opt.finetune.instance import Instance
-from jqodi_opt.finetune.simulate import Simulation, simulate
+from jqodi_opt.finetune.simulate import Simulation, has_truth, simulate
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+#: Label suffix of a row drawn by its plan over the time limit.
+OVER_TIME_LIMIT = "over T_max"
 
 
 def comparison_trajectories(
     comparison: Comparison, instance: Instance
 ) -> list[tuple[str, Simulation]]:
-    """``(label, simulation)`` per row with a plan: the truth run, or else the planned one."""
+    """``(label, simulation)`` per row with a plan: the truth run, or else the planned one.
+
+    A row with an overrun plan (no plan within ``T_max``) gets that plan, labelled
+    ``"<label> (over T_max)"``.
+    """
     lines = []
     for row in comparison.rows:
         plan = row.result.plan
+        label = row.label
+        if plan is None and row.overrun is not None:
+            plan, label = row.overrun.plan, f"{row.label} ({OVER_TIME_LIMIT})"
         if plan is None:
             continue
-        sim = row.simulation or simulate(instance, plan, curve=plan.estimator)
-        lines.append((row.label, sim))
+        sim = row.simulation
+        if sim is None:
+            curve = "truth" if has_truth(instance, plan.model, plan.bits) else plan.estimator
+            sim = simulate(instance, plan, curve=curve)
+        lines.append((label, sim))
     return lines
 
 
 def plot_comparison(
-    comparison: Comparison, instance: Instance, path: str | os.PathLike[str]
-) -> None:
-    """Draws Fig. 7 (a)–(c) for ``comparison`` and saves it to ``path`` (format from the suffix)."""
-    import matplotlib
+    comparison: Comparison,
+    instance: Instance,
+    axes: Sequence[Axes] | None = None,
+) -> tuple[Axes, Axes, Axes]:
+    """Draws Fig. 7 (a)–(c) for ``comparison``.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Parameters
+    ----------
+    comparison, instance
+        What :func:`jqodi_opt.finetune.compare.compare` returned, and its instance.
+    axes
+        Three axes to draw (a), (b), (c) on. When None, a new 1 × 3 figure is made with
+        ``matplotlib.pyplot`` (and titled with the instance name and limits).
 
+    Returns
+    -------
+    tuple of Axes
+        The three axes drawn on; ``axes[0].figure`` is their figure.
+    """
+    if axes is None:
+        import matplotlib.pyplot as plt
+
+        fig, made = plt.subplots(1, 3, figsize=(15, 4.5))
+        by_energy, by_time, ends = made
+        fig.suptitle(
+            f"{comparison.instance}: T_max {comparison.time_limit_s:g} s, "
+            f"L_max {comparison.loss_limit:g}"
+        )
+    else:
+        if len(axes) != 3:
+            raise ValueError(f"plot_comparison draws on 3 axes, got {len(axes)}.")
+        by_energy, by_time, ends = axes
     lines = comparison_trajectories(comparison, instance)
-    fig, (by_energy, by_time, ends) = plt.subplots(1, 3, figsize=(15, 4.5))
     for i, (label, sim) in enumerate(lines):
         color = f"C{i % 10}"
         style = "-" if sim.curve == "truth" else "--"
@@ -64,10 +109,6 @@ def plot_comparison(
     ends.set_title("(c) end point: o target met, □ not")
     if lines:
         by_energy.legend(fontsize="small")
-    fig.suptitle(
-        f"{comparison.instance}: T_max {comparison.time_limit_s:g} s, "
-        f"L_max {comparison.loss_limit:g}"
-    )
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    if axes is None:
+        by_energy.figure.tight_layout()
+    return by_energy, by_time, ends
