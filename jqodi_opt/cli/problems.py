@@ -23,12 +23,17 @@ def validate(
     json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Check instance files: one line per problem, naming the file and the field path."""
+    from jqodi_opt.cli.inference_io import is_inference_file, validate_inference
     from jqodi_opt.finetune.problem import compile_problem
     from jqodi_opt.read import read_instance
 
     failed = False
     report = []
     for path in instances:
+        if is_inference_file(path):
+            report.append(validate_inference(path, json_out))
+            failed |= not report[-1]["valid"]
+            continue
         try:
             instance = read_instance(path)
         except InputError as exc:
@@ -202,6 +207,10 @@ def evaluate_command(
     json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Independent check of a plan: recompute energy, time and loss; list violations."""
+    from jqodi_opt.cli.inference_io import evaluate_inference_command, is_inference_file
+
+    if is_inference_file(instance):
+        raise typer.Exit(evaluate_inference_command(instance, plan, json_out))
     from jqodi_opt.finetune.evaluate import evaluate
     from jqodi_opt.finetune.plan import read_plan
     from jqodi_opt.read import read_instance

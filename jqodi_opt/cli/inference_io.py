@@ -1,0 +1,80 @@
+"""``jqodi validate`` and ``jqodi evaluate`` on ``jqodi-inference/1`` files (SPEC §9).
+
+The commands in :mod:`jqodi_opt.cli.problems` dispatch here on the file's ``format``."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from jqodi_opt.cli.app import Exit, err, fmt, out, print_json
+from jqodi_opt.exceptions import InputError
+
+
+def is_inference_file(path: str | os.PathLike[str]) -> bool:
+    """True when ``path`` parses as a mapping whose ``format`` is ``jqodi-inference/1``.
+
+    A file that cannot be parsed is not claimed: the fine-tuning reader reports it as before.
+    """
+    from jqodi_opt.inference.instance import FORMAT
+    from jqodi_opt.read import load_document
+
+    try:
+        document = load_document(path)
+    except InputError:
+        return False
+    return isinstance(document, dict) and document.get("format") == FORMAT
+
+
+def validate_inference(path: str | os.PathLike[str], json_out: bool) -> dict[str, Any]:
+    """Validates one inference instance; prints its errors (or ``ok``) to stderr.
+
+    Returns the ``validate --json`` report entry of the file.
+    """
+    from jqodi_opt.inference.problem import compile_inference
+    from jqodi_opt.inference.read import read_inference
+
+    try:
+        instance = read_inference(path)
+    except InputError as exc:
+        for line in exc.lines():
+            err.print(line, markup=False, highlight=False)
+        return {"file": str(path), "valid": False, "errors": exc.lines()}
+    problem = compile_inference(instance)
+    if not json_out:
+        err.print(
+            f"{path}: ok ({problem.num_layers} layers, {problem.num_servers} servers, "
+            f"{int(problem.linked.sum()) // 2} links)",
+            markup=False,
+            highlight=False,
+        )
+    return {"file": str(path), "valid": True, "warnings": []}
+
+
+def evaluate_inference_command(
+    instance_path: str | os.PathLike[str], plan_path: str | os.PathLike[str], json_out: bool
+) -> int:
+    """``jqodi evaluate`` for an inference instance: recomputes the plan, prints the verdict and
+    returns the exit code (0 feasible, 1 infeasible)."""
+    from jqodi_opt.inference.evaluate import evaluate_inference
+    from jqodi_opt.inference.plan import read_inference_plan
+    from jqodi_opt.inference.read import read_inference
+
+    instance = read_inference(instance_path)
+    check = evaluate_inference(instance, read_inference_plan(plan_path))
+    if json_out:
+        print_json(check.to_dict())
+    else:
+        verdict = "[green]feasible[/green]" if check.feasible else "[red]infeasible[/red]"
+        out.print(f"{plan_path}: {verdict}")
+        out.print(
+            f"  latency {fmt(check.latency_s, 8)} s, energy {fmt(check.energy_j, 8)} J, "
+            f"device energy {fmt(check.device_energy_j, 8)} J, "
+            f"accuracy drop {fmt(check.accuracy_drop)}",
+            highlight=False,
+        )
+        for name, used in check.memory_bytes.items():
+            out.print(f"  memory on {name}: {fmt(used)} B", markup=False, highlight=False)
+        for violation in check.violations:
+            out.print(f"  - {violation}", markup=False, highlight=False)
+    return Exit.OK if check.feasible else Exit.INFEASIBLE
