@@ -12,18 +12,22 @@ from jqodi_opt.exceptions import InputError
 
 
 def is_inference_file(path: str | os.PathLike[str]) -> bool:
-    """True when ``path`` parses as a mapping whose ``format`` is ``jqodi-inference/1``.
+    """True when ``path`` parses as a mapping whose ``format`` starts with ``jqodi-inference``.
 
-    A file that cannot be parsed is not claimed: the fine-tuning reader reports it as before.
+    A file that cannot be parsed is not claimed: the fine-tuning reader reports it as before. A
+    wrong inference version (or a plan given as an instance) is claimed, so the message names the
+    inference format.
     """
-    from jqodi_opt.inference.instance import FORMAT
     from jqodi_opt.read import load_document
 
     try:
         document = load_document(path)
     except InputError:
         return False
-    return isinstance(document, dict) and document.get("format") == FORMAT
+    if not isinstance(document, dict):
+        return False
+    kind = document.get("format")
+    return isinstance(kind, str) and kind.startswith("jqodi-inference")
 
 
 def validate_inference(path: str | os.PathLike[str], json_out: bool) -> dict[str, Any]:

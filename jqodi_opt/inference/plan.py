@@ -21,9 +21,10 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from jqodi_opt.exceptions import PlanError, describe_pydantic_error
+from jqodi_opt.exceptions import PlanError
 from jqodi_opt.graph import short
 from jqodi_opt.inference.problem import Assignment, InferenceProblem
+from jqodi_opt.inference.read import describe_error
 from jqodi_opt.read import load_document, write_json_atomic
 
 FORMAT = "jqodi-inference-plan/1"
@@ -117,12 +118,17 @@ def make_inference_plan(
         input_compression=float(problem.compression[assignment.compression[0]])
         if costs.tensor_sent[0]
         else 1.0,
-        latency_s=costs.latency_s,
-        energy_j=costs.energy_j,
-        device_energy_j=costs.device_energy_j,
+        latency_s=_finite(costs.latency_s),
+        energy_j=_finite(costs.energy_j),
+        device_energy_j=_finite(costs.device_energy_j),
         accuracy_drop=accuracy_drop(problem, assignment),
         **numbers,  # type: ignore[arg-type]
     )
+
+
+def _finite(value: float) -> float | None:
+    """``value``, or None when it is not finite (a plan that needs a missing link)."""
+    return value if np.isfinite(value) else None
 
 
 def assignment_of(problem: InferenceProblem, plan: InferencePlan) -> Assignment:
@@ -194,7 +200,7 @@ def build_inference_plan(document: Any, source: str = "<plan>") -> InferencePlan
     try:
         return InferencePlan.model_validate(document)
     except ValidationError as exc:
-        raise PlanError(source, [describe_pydantic_error(e) for e in exc.errors()]) from None
+        raise PlanError(source, [describe_error(e) for e in exc.errors()]) from None
 
 
 def read_inference_plan(path: str | os.PathLike[str]) -> InferencePlan:

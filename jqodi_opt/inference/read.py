@@ -50,7 +50,16 @@ def _describe(error: Mapping[str, Any], document: Mapping[str, Any]) -> list[tup
         tag = loc.pop(1)
         if loc == ["model"] and tag == "graph" and error["type"] == "value_error":
             return _structure_issues(document["model"], "model")
-    return [describe_pydantic_error({**error, "loc": tuple(loc)})]
+    return [describe_error({**error, "loc": tuple(loc)})]
+
+
+def describe_error(error: Mapping[str, Any], prefix: str = "") -> tuple[str, str]:
+    """:func:`~jqodi_opt.exceptions.describe_pydantic_error`, with ``< x`` bounds worded alike."""
+    if error["type"] == "less_than":
+        path, _ = describe_pydantic_error({**error, "type": "missing"}, prefix=prefix)
+        bound = (error.get("ctx") or {}).get("lt")
+        return path, f"must be < {bound:g} (got {error.get('input')!r})"
+    return describe_pydantic_error(error, prefix=prefix)
 
 
 def resolve_model(
@@ -65,23 +74,22 @@ def resolve_model(
     if isinstance(spec, ProfileRef):
         path = PROFILE_DIR / f"{spec.profile}.json"
         if spec.profile not in bundled_profiles():
-            known = ", ".join(bundled_profiles()) or "none"
             return None, [
-                ("model.profile", f"no bundled profile {short(spec.profile)} (bundled: {known})")
+                ("model.profile", f"no bundled profile {short(spec.profile)} (see `jqodi models`)")
             ]
-        where = "model.profile"
+        where, shown = "model.profile", spec.profile
     else:
         assert isinstance(spec, FileRef)
         path = Path(spec.file)
         if not path.is_absolute():
             path = (base or Path.cwd()) / path
-        where = "model.file"
+        where, shown = "model.file", spec.file
     try:
         document = load_document(path)
     except InputError as exc:
-        return None, [(where, f"{path}: {msg}") for _, msg in exc.issues]
+        return None, [(where, f"{shown}: {msg}") for _, msg in exc.issues]
     if not isinstance(document, dict):
-        return None, [(where, f"{path}: the document must be a mapping (a JSON object)")]
+        return None, [(where, f"{shown}: the document must be a mapping (a JSON object)")]
     try:
         return ModelGraph.model_validate(document), []
     except ValidationError as exc:
@@ -90,8 +98,8 @@ def resolve_model(
             if error["type"] == "value_error" and not error["loc"]:
                 lines.extend(_structure_issues(document, ""))
             else:
-                lines.append(describe_pydantic_error(error))
-        return None, [(where, f"{path}: {p}: {m}" if p else f"{path}: {m}") for p, m in lines]
+                lines.append(describe_error(error))
+        return None, [(where, f"{shown}: {p}: {m}" if p else f"{shown}: {m}") for p, m in lines]
 
 
 def build_inference(
