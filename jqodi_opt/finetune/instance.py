@@ -76,11 +76,16 @@ class Bitwidth(_Entity):
 
 
 class Block(_Entity):
-    """One block of a model: the layers between two consecutive cut points."""
+    """One block of a model: the layers between two consecutive cut points.
+
+    ``output_bytes`` (optional, SPEC §6.1) is the block's output tensor for one sample in FP32
+    bytes; only inference (``jqodi compare --inference``, SPEC §8) needs it.
+    """
 
     name: Name
     flops: NonNegative
     params: NonNegative
+    output_bytes: NonNegative | None = None
 
 
 class Model(_Entity):
@@ -92,6 +97,8 @@ class Model(_Entity):
     quantize_flops: NonNegative | None = None
     blocks: Annotated[list[Block], Field(min_length=1)]
     cuts: Annotated[list[int], Field(min_length=1)] | None = None
+    # FP32 bytes of one input sample; only inference needs it (SPEC §6.1's input_bytes)
+    input_bytes: Positive | None = None
 
     @property
     def cut_points(self) -> list[int]:
