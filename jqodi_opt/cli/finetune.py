@@ -88,6 +88,14 @@ def compare_command(
         Path | None, typer.Option("--plot", help="Draw loss vs energy and time (Fig. 7) here.")
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    inference: Annotated[
+        bool,
+        typer.Option(
+            "--inference",
+            help="Also each plan's inference cost on the device alone and device + each edge "
+            "server, best single cut (the paper's Figs. 9-10).",
+        ),
+    ] = False,
 ) -> None:
     """Run several solvers on one instance: plans, energy, gap to the optimum, simulated outcome."""
     from jqodi_opt.finetune.compare import DEFAULT_SOLVERS, compare
@@ -117,8 +125,14 @@ def compare_command(
         figure.savefig(plot)
         plt.close(figure)
         err.print(f"plot written to {escape(str(plot))}", highlight=False)
+    served = None
+    if inference:
+        from jqodi_opt.cli.inference_io import compare_inference, show_compare_inference
+
+        served = compare_inference(data, comparison)
     if json_out:
-        print_json(comparison.to_dict())
+        extra = {} if served is None else {"inference": [r.to_dict() for r in served]}
+        print_json(comparison.to_dict() | extra)
         return
     view = Table(title=f"{comparison.instance}: T_max {fmt(comparison.time_limit_s)} s, "
                        f"L_max {fmt(comparison.loss_limit)}")  # fmt: skip
@@ -158,6 +172,8 @@ def compare_command(
         )  # fmt: skip
     # Fifteen columns: not squeezed into 80 characters when stdout is a file or a pipe.
     (out if out.is_terminal else Console(soft_wrap=True, width=220)).print(view)
+    if served is not None:
+        show_compare_inference(served)
     if comparison.reference is None:
         err.print("note: no exact solver proved an optimum, so there are no gaps", highlight=False)
     for row in comparison.rows:

@@ -82,3 +82,48 @@ def evaluate_inference_command(
         for violation in check.violations:
             out.print(f"  - {violation}", markup=False, highlight=False)
     return Exit.OK if check.feasible else Exit.INFEASIBLE
+
+
+def compare_inference(instance: Any, comparison: Any) -> list[Any]:
+    """``jqodi compare --inference``: the paper's Fig. 9 rows for every strategy with a plan (or,
+    without one within ``T_max``, its least-energy plan without the limit)."""
+    from jqodi_opt.cli.app import UsageProblem
+    from jqodi_opt.inference.serving import strategies_inference
+
+    strategies: list[tuple[str, str, int, bool]] = []
+    for row in comparison.rows:
+        if row.result.plan is not None:
+            strategies.append((row.label, row.result.plan.model, row.result.plan.bits, True))
+        elif row.overrun is not None:
+            strategies.append((row.label, row.overrun.plan.model, row.overrun.plan.bits, False))
+    try:
+        return strategies_inference(instance, strategies)
+    except ValueError as exc:  # a model without tensor sizes
+        raise UsageProblem(f"--inference: {exc}") from None
+
+
+def show_compare_inference(rows: list[Any]) -> None:
+    """Prints the rows of :func:`compare_inference` as one table."""
+    from rich.console import Console
+    from rich.table import Table
+
+    view = Table(title="inference of one sample (best single cut per setting)")
+    columns = ("strategy", "model", "bits", "setting", "E-cut", "latency s", "energy J",
+               "device J", "T-cut", "latency s ", "energy J ")  # fmt: skip
+    for column in columns:
+        view.add_column(column, justify="left" if column in columns[:4] else "right")
+    for row in rows:
+        e, t = row.least_energy, row.least_latency
+        label = row.strategy if row.within_limit else f"{row.strategy} (over T_max)"
+        view.add_row(
+            label, row.model, str(row.bits), row.setting,
+            str(e.cut), fmt(e.evaluation.latency_s, 4), fmt(e.evaluation.energy_j, 4),
+            fmt(e.evaluation.device_energy_j, 4),
+            str(t.cut), fmt(t.evaluation.latency_s, 4), fmt(t.evaluation.energy_j, 4),
+        )  # fmt: skip
+    (out if out.is_terminal else Console(soft_wrap=True, width=200)).print(view)
+    err.print(
+        "E-cut: the least-energy cut, T-cut: the least-latency cut (blocks 1..cut on the device); "
+        "'split' keeps at least one block on each side",
+        highlight=False,
+    )

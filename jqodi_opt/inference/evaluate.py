@@ -54,6 +54,8 @@ class InferenceEvaluation:
         Every transfer, in tensor order.
     violations
         One sentence per violated rule.
+    compute_time_s, compute_energy_j
+        Compute time and energy on each server, by name (transfers are in ``sends``).
     """
 
     feasible: bool
@@ -64,6 +66,18 @@ class InferenceEvaluation:
     accuracy_drop: float
     sends: list[Send] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
+    compute_time_s: dict[str, float] = field(default_factory=dict)
+    compute_energy_j: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def transfer_time_s(self) -> float:
+        """Time spent sending tensors."""
+        return sum(s.time_s for s in self.sends)
+
+    @property
+    def transfer_energy_j(self) -> float:
+        """Energy spent sending tensors."""
+        return sum(s.energy_j for s in self.sends)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready mapping (``jqodi evaluate --json`` on an inference instance)."""
@@ -78,6 +92,8 @@ class InferenceEvaluation:
             "device_energy_j": number(self.device_energy_j),
             "accuracy_drop": number(self.accuracy_drop),
             "memory_bytes": dict(self.memory_bytes),
+            "compute_time_s": dict(self.compute_time_s),
+            "compute_energy_j": dict(self.compute_energy_j),
             "sends": [
                 {"tensor": s.tensor, "from": s.source, "to": s.target, "bits": s.bits}
                 for s in self.sends
@@ -136,6 +152,8 @@ def evaluate_inference(instance: InferenceInstance, plan: InferencePlan) -> Infe
 
     latency = energy = device_energy = 0.0
     memory = {s.name: 0.0 for s in instance.servers}
+    busy = {s.name: 0.0 for s in instance.servers}
+    spent = {s.name: 0.0 for s in instance.servers}
     # compute (SPEC §7.1): tau = flops (1 - r) / (speed * speedup(b)), energy = power * tau
     for layer in graph.layers:
         c = choice[layer.name]
@@ -143,6 +161,8 @@ def evaluate_inference(instance: InferenceInstance, plan: InferencePlan) -> Infe
         tau = layer.flops * (1.0 - c.pruning) / (k.speed_flops * k.speedup_of(c.bits))
         latency += tau
         energy += k.power_w * tau
+        busy[c.server] += tau
+        spent[c.server] += k.power_w * tau
         if c.server == device:
             device_energy += k.power_w * tau
         # memory (SPEC §7.1): 4 * params * (b / 32) * (1 - r)
@@ -207,7 +227,7 @@ def evaluate_inference(instance: InferenceInstance, plan: InferencePlan) -> Infe
             f"device energy {device_energy:.6g} J exceeds limits.device_energy_j {limit:.6g} J"
         )
     return InferenceEvaluation(
-        not violations, latency, energy, device_energy, memory, drop, sends, violations
+        not violations, latency, energy, device_energy, memory, drop, sends, violations, busy, spent
     )
 
 
