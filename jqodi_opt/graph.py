@@ -8,16 +8,25 @@ consumes the previous layer (the first one consumes :data:`INPUT`), so a plain l
 
 Fine-tuning (§1) reads a chain of such layers as a model's ``blocks``; inference (§7) reads the
 whole DAG. The model's **outputs** are the layers no other layer consumes.
+
+Files: :func:`read_model` / :func:`write_model` (one line per problem naming the file and the field
+path, :class:`ModelError`); the bundled profiles of ``instances/models/`` by name with
+:func:`bundled_profiles` and :func:`read_profile`. :func:`coarsen` merges single-entry single-exit
+segments of a graph into blocks (``jqodi import-onnx --coarsen N``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Iterator, Sequence
 from functools import cached_property
+from pathlib import Path
 from typing import Annotated, Any
 
 import networkx as nx
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from jqodi_opt.exceptions import InputError, describe_pydantic_error
 
 FORMAT = "jqodi-model/1"
 
@@ -80,7 +89,7 @@ class ModelGraph(BaseModel):
     def _check_graph(self) -> ModelGraph:
         problems = graph_issues(self)
         if problems:
-            raise ValueError("; ".join(f"{path}: {message}" for path, message in problems))
+            raise GraphIssues(problems)
         return self
 
     # ---------------------------------------------------------------------------------------------
@@ -162,6 +171,19 @@ class ModelGraph(BaseModel):
         return self.model_dump(mode="json", exclude_none=True) | {"format": FORMAT}
 
 
+class ModelError(InputError):
+    """A model file that is not a valid ``jqodi-model/1``, or an unknown bundled profile."""
+
+
+class GraphIssues(ValueError):
+    """Structural problems found by :class:`ModelGraph`'s validator, kept as ``(path, message)``
+    pairs so a reader can report each one at its field path."""
+
+    def __init__(self, issues: Sequence[tuple[str, str]]) -> None:
+        self.issues = list(issues)
+        super().__init__("; ".join(f"{path}: {message}" for path, message in self.issues))
+
+
 def graph_issues(model: ModelGraph) -> list[tuple[str, str]]:
     """Structural problems of a model graph as ``(field path, message)`` pairs.
 
@@ -197,3 +219,290 @@ def short(value: object, limit: int = 80) -> str:
     """``repr(value)`` cut to ``limit`` characters, for messages that echo user input."""
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# -------------------------------------------------------------------------------------------------
+# files
+
+
+def build_model(document: Any, source: str = "<model>", prefix: str = "") -> ModelGraph:
+    """Builds a validated :class:`ModelGraph` from a parsed ``jqodi-model/1`` document.
+
+    Parameters
+    ----------
+    document
+        The parsed JSON/YAML object.
+    source
+        The file (or other source) named in error messages.
+    prefix
+        Field path of the document inside a larger one (e.g. ``"model"`` for an inline model of an
+        inference instance), put before every reported path.
+
+    Raises
+    ------
+    ModelError
+        One ``(field path, message)`` per problem.
+    """
+
+    def at(path: str) -> str:
+        return f"{prefix}.{path}" if prefix and path else (prefix or path)
+
+    if not isinstance(document, dict):
+        raise ModelError(source, [(prefix, "the model must be a mapping (a JSON object)")])
+    if document.get("format") != FORMAT:
+        got = document.get("format")
+        raise ModelError(source, [(at("format"), f"must be {FORMAT!r} (got {short(got)})")])
+    try:
+        return ModelGraph.model_validate(document)
+    except ValidationError as exc:
+        issues: list[tuple[str, str]] = []
+        for error in exc.errors():
+            found = (error.get("ctx") or {}).get("error")
+            if isinstance(found, GraphIssues):
+                issues.extend((at(path), message) for path, message in found.issues)
+            else:
+                issues.append(describe_pydantic_error(error, prefix))
+        raise ModelError(source, issues) from None
+
+
+def read_model(path: str | os.PathLike[str]) -> ModelGraph:
+    """Reads and validates a ``jqodi-model/1`` file (JSON, or YAML by suffix).
+
+    Raises
+    ------
+    ModelError
+        When the file is missing, unparsable or invalid; one line per problem with its field path.
+    """
+    from jqodi_opt.read import load_document  # late: read.py imports the fine-tuning family
+
+    return build_model(load_document(path, error=ModelError), source=str(path))
+
+
+def write_model(model: ModelGraph, path: str | os.PathLike[str]) -> None:
+    """Writes ``model`` as a ``jqodi-model/1`` JSON file, atomically."""
+    from jqodi_opt.read import write_json_atomic
+
+    write_json_atomic(model.to_dict(), path)
+
+
+#: Where the bundled profiles live (SPEC §6.1): ``instances/models/<name>.json`` of the repository.
+MODELS_DIR = Path(__file__).resolve().parent.parent / "instances" / "models"
+
+
+def bundled_profiles() -> dict[str, Path]:
+    """The bundled ``jqodi-model/1`` profiles, by name (the file stem, which equals the model's
+    ``name``), sorted by name; empty when the repository's ``instances/models/`` is absent."""
+    if not MODELS_DIR.is_dir():
+        return {}
+    return {path.stem: path for path in sorted(MODELS_DIR.glob("*.json"))}
+
+
+def read_profile(name: str, source: str = "<profile>", field: str = "profile") -> ModelGraph:
+    """The bundled profile called ``name`` (e.g. ``"alexnet-cifar10"``).
+
+    Parameters
+    ----------
+    name
+        A name listed by :func:`bundled_profiles`.
+    source, field
+        The file and field path reported when ``name`` is not bundled.
+
+    Raises
+    ------
+    ModelError
+        When no profile has that name (the message lists the bundled ones).
+    """
+    profiles = bundled_profiles()
+    if name not in profiles:
+        known = ", ".join(profiles) or "none"
+        raise ModelError(source, [(field, f"unknown profile {short(name)} (bundled: {known})")])
+    return read_model(profiles[name])
+
+
+# -------------------------------------------------------------------------------------------------
+# coarsening
+
+_SINK = "\x00sink"
+
+
+def coarsen(model: ModelGraph, max_layers: int) -> ModelGraph:
+    """Merges single-entry single-exit segments until at most ``max_layers`` layers remain.
+
+    A merge takes a layer ``u`` and its immediate post-dominator ``v`` together with every layer on
+    a path between them, provided nothing outside enters the segment except at ``u`` and nothing
+    leaves it except from ``v``: a producer and its only consumer (when that consumer has no other
+    input), or a whole fork–join block such as a residual block with its skip connection. The
+    merged layer sums FLOPs and parameters, outputs ``v``'s tensor and consumes ``u``'s inputs, so
+    totals are kept and the result is still a DAG.
+
+    Each merge removes the cut candidates inside the segment, the best of which crossed its
+    smallest internal tensor. Merges are taken greedily, the one whose smallest internal tensor is
+    *largest* first (ties: the merge with fewer layers, then the earliest), so cut candidates
+    crossed by small tensors survive longest. When no segment is left to merge the result may
+    keep more than ``max_layers`` layers (a graph of parallel branches that never join, say).
+
+    A merged layer is named after the common ``/``-separated prefix of its members' names (the
+    module path of an exported model, e.g. ``/layer1/layer1.0``) when that prefix is non-empty and
+    unique, otherwise after its last member; ``op`` lists its members' operator types.
+
+    Parameters
+    ----------
+    model
+        The graph to coarsen (not changed).
+    max_layers
+        The largest number of layers wanted; at least 1.
+
+    Returns
+    -------
+    ModelGraph
+        The coarsened graph (``model`` itself when it is already small enough).
+    """
+    if max_layers < 1:
+        raise ValueError(f"max_layers must be >= 1 (got {max_layers})")
+    if len(model.layers) <= max_layers:
+        return model
+    position = model.index
+    graph = model.to_networkx()
+    graph.add_node(_SINK)
+    graph.add_edges_from((name, _SINK) for name in model.outputs)
+    members: dict[str, list[str]] = {name: [name] for name in model.names}
+    count = len(members)
+    while count > max_layers:
+        best = _best_merge(graph, members, position)
+        if best is None:
+            break
+        entry, exit_, region = best
+        _contract(graph, members, position, entry, exit_, region)
+        count -= len(region) - 1
+    return _rebuild(model, graph, members, position)
+
+
+def _best_merge(
+    graph: nx.DiGraph, members: dict[str, list[str]], position: dict[str, int]
+) -> tuple[str, str, set[str]] | None:
+    """The mergeable segment to merge next, as ``(entry, exit, nodes)``, or None."""
+    post_dominator = nx.immediate_dominators(graph.reverse(copy=False), _SINK)
+    best_key: tuple[float, int, int] | None = None
+    best: tuple[str, str, set[str]] | None = None
+    for entry in graph.nodes:
+        if entry in (INPUT, _SINK):
+            continue
+        exit_ = post_dominator.get(entry)
+        if exit_ is None or exit_ == _SINK:
+            continue
+        region = _segment(graph, entry, exit_)
+        if region is None:
+            continue
+        smallest_lost = min(graph.nodes[node]["output_bytes"] for node in region if node != exit_)
+        size = sum(len(members[node]) for node in region)
+        key = (-smallest_lost, size, position[members[entry][0]])
+        if best_key is None or key < best_key:
+            best_key, best = key, (entry, exit_, region)
+    return best
+
+
+def _segment(graph: nx.DiGraph, entry: str, exit_: str) -> set[str] | None:
+    """The layers on paths from ``entry`` to its post-dominator ``exit_`` if the segment is closed
+    (entered only at ``entry``, left only from ``exit_``), else None."""
+    region = {entry, exit_}
+    stack = [entry]
+    while stack:  # every path from entry reaches exit_ (post-dominance), so this stays inside
+        node = stack.pop()
+        for successor in graph.successors(node):
+            if successor == _SINK:
+                return None
+            if successor not in region:
+                region.add(successor)
+                stack.append(successor)
+    for node in region:
+        if node != entry and any(p not in region for p in graph.predecessors(node)):
+            return None
+        if node != exit_ and any(s not in region for s in graph.successors(node)):
+            return None
+    return region
+
+
+def _contract(
+    graph: nx.DiGraph,
+    members: dict[str, list[str]],
+    position: dict[str, int],
+    entry: str,
+    exit_: str,
+    region: set[str],
+) -> None:
+    """Replaces ``region`` by one node named ``exit_`` (the segment's output tensor)."""
+    merged = sorted((m for node in region for m in members[node]), key=position.__getitem__)
+    flops = sum(graph.nodes[node]["flops"] for node in region)
+    params = sum(graph.nodes[node]["params"] for node in region)
+    producers = list(graph.predecessors(entry))
+    for node in region - {exit_}:
+        graph.remove_node(node)
+        del members[node]
+    graph.add_edges_from((producer, exit_) for producer in producers)
+    graph.nodes[exit_].update(flops=flops, params=params)
+    members[exit_] = merged
+
+
+def _rebuild(
+    model: ModelGraph,
+    graph: nx.DiGraph,
+    members: dict[str, list[str]],
+    position: dict[str, int],
+) -> ModelGraph:
+    """The coarsened :class:`ModelGraph` from the contracted graph, in a topological order."""
+    layers_by_name = {layer.name: layer for layer in model.layers}
+    order = list(
+        nx.lexicographical_topological_sort(
+            graph.subgraph(members), key=lambda node: position[members[node][0]]
+        )
+    )
+    names: dict[str, str] = {}
+    taken = set(model.names)
+    for node in order:
+        group = members[node]
+        name = node
+        if len(group) > 1:
+            prefix = _common_prefix(group)
+            if prefix and prefix not in taken:
+                name = prefix
+        taken.add(name)
+        names[node] = name
+    block_of = {member: node for node, group in members.items() for member in group}
+    layers = []
+    for i, node in enumerate(order):
+        group = members[node]
+        # the block's inputs are its first member's (the segment's entry), in their original order
+        first_inputs = model.layer_inputs[position[group[0]]]
+        inputs: list[str] | None = list(
+            dict.fromkeys(INPUT if s == INPUT else names[block_of[s]] for s in first_inputs)
+        )
+        if inputs == [INPUT if i == 0 else names[order[i - 1]]]:
+            inputs = None  # the default: a chain stays a plain list
+        if len(group) == 1:
+            layers.append(layers_by_name[node].model_copy(update={"inputs": inputs}))
+            continue
+        ops = [layers_by_name[m].op for m in group]
+        layers.append(
+            Layer(
+                name=names[node],
+                flops=float(graph.nodes[node]["flops"]),
+                params=int(graph.nodes[node]["params"]),
+                output_bytes=layers_by_name[node].output_bytes,
+                inputs=inputs,
+                op="+".join(dict.fromkeys(op for op in ops if op)) or None,
+            )
+        )
+    return ModelGraph(**model.model_dump(exclude={"layers"}), layers=layers)
+
+
+def _common_prefix(names: list[str]) -> str:
+    """The common leading ``/``-separated components of ``names`` (``""`` when none)."""
+    parts = [name.split("/") for name in names]
+    common: list[str] = []
+    for components in zip(*parts, strict=False):
+        if any(c != components[0] for c in components):
+            break
+        common.append(components[0])
+    if len(common) == min(len(p) for p in parts):  # a whole name: not a proper prefix
+        common = common[:-1]
+    return "/".join(common) if any(common) else ""
