@@ -56,6 +56,11 @@ RUN_COLUMNS: dict[str, str] = {
     "candidates": "INTEGER",
     "options": "INTEGER",
     "epoch_option_pairs": "INTEGER",
+    "layers": "INTEGER",
+    "servers": "INTEGER",
+    "graph_edges": "INTEGER",
+    "choices": "INTEGER",
+    "objective_name": "TEXT",
     "time_limit": "REAL",
     "status": "TEXT NOT NULL",
     "objective": "REAL",
@@ -64,6 +69,11 @@ RUN_COLUMNS: dict[str, str] = {
     "plan_model": "TEXT",
     "plan_bits": "INTEGER",
     "plan_time_s": "REAL",
+    "latency_s": "REAL",
+    "energy_j": "REAL",
+    "device_energy_j": "REAL",
+    "accuracy_drop": "REAL",
+    "front_points": "INTEGER",
     "generate_time_s": "REAL",
     "compile_time_s": "REAL",
     "build_time_s": "REAL",
@@ -88,7 +98,8 @@ CREATE TABLE IF NOT EXISTS instances (
     name TEXT, family TEXT, seed INTEGER, tightness REAL,
     models INTEGER, bitwidths INTEGER, blocks INTEGER, cuts INTEGER, edge_servers INTEGER,
     epochs INTEGER, candidates INTEGER, options INTEGER, epoch_option_pairs INTEGER,
-    time_limit_s REAL
+    time_limit_s REAL, layers INTEGER, servers INTEGER, graph_edges INTEGER, choices INTEGER,
+    objective_name TEXT
 );
 CREATE TABLE IF NOT EXISTS runs (
     {", ".join(f"{name} {kind}" for name, kind in RUN_COLUMNS.items())},
@@ -115,7 +126,7 @@ FROM runs AS r LEFT JOIN (
 INSTANCE_COLUMNS = (
     "instance_key", "instance_hash", "name", "family", "seed", "tightness", "models", "bitwidths",
     "blocks", "cuts", "edge_servers", "epochs", "candidates", "options", "epoch_option_pairs",
-    "time_limit_s",
+    "time_limit_s", "layers", "servers", "graph_edges", "choices", "objective_name",
 )  # fmt: skip
 
 

@@ -36,7 +36,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from jqodi_opt.bench import db, worker
+from jqodi_opt.bench import db, families, worker
 from jqodi_opt.bench.suite import InstanceSpec, Run, Suite
 
 #: Statuses that count as "timed out" for dropping a solver from larger sizes.
@@ -81,27 +81,21 @@ def default_db_path(suite: Suite) -> Path:
 
 def instance_info(spec: InstanceSpec) -> dict[str, Any]:
     """Generates one instance (in the parent) and describes it: hash, name, sizes."""
-    from jqodi_opt.finetune.generate import generate_document, instance_hash
-    from jqodi_opt.finetune.problem import compile_problem
-    from jqodi_opt.read import build_instance
-
-    document = generate_document(spec.family, **spec.kwargs())
-    problem = compile_problem(build_instance(document))
+    document = families.generate(spec.family, **spec.kwargs())
+    problem = families.compile_document(spec.family, document)
     sizes = dict(spec.sizes)
-    return {
+    info = {
         "instance_key": spec.key,
-        "instance_hash": instance_hash(document),
+        "instance_hash": families.document_hash(document),
         "name": document["name"],
         "family": spec.family,
         "seed": spec.seed,
         "tightness": spec.tightness,
-        **{k: sizes.get(k) for k in ("models", "bitwidths", "blocks", "edge_servers", "epochs")},
-        "cuts": sizes.get("cuts") or sizes["blocks"] + 1,
-        "candidates": len(problem.candidates),
-        "options": max((c.num_options for c in problem.candidates), default=0),
-        "epoch_option_pairs": problem.num_epoch_options,
-        "time_limit_s": document["limits"]["time_s"],
     }
+    if not families.is_inference(spec.family):
+        info |= {k: sizes.get(k) for k in ("models", "bitwidths", "blocks", "edge_servers", "epochs")}
+        info["cuts"] = sizes.get("cuts") or sizes["blocks"] + 1
+    return info | families.describe(spec.family, document, problem)
 
 
 def prepare_instances(
@@ -138,8 +132,9 @@ def _payload(run: Run, info: dict[str, Any]) -> dict[str, Any]:
     payload["instance_info"] = {
         "instance_hash": info["instance_hash"],
         "instance_name": info["name"],
-        **{k: info[k] for k in ("models", "bitwidths", "blocks", "cuts", "edge_servers", "epochs",
-                                "candidates", "options", "epoch_option_pairs")},
+        **{k: info.get(k) for k in ("models", "bitwidths", "blocks", "cuts", "edge_servers",
+                                    "epochs", "candidates", "options", "epoch_option_pairs",
+                                    *families.INFERENCE_INFO)},
     }  # fmt: skip
     return payload
 

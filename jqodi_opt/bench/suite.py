@@ -29,6 +29,10 @@ Schema (documented with examples in ``benchmarks/README.md``)::
     cuts = [5, 10, 100]
 
 Every combination of family × sizes (axis point) × tightness × seed × solver is one run.
+
+Inference families (``chain``, ``dag``, ``profile``, ``mu2024``; :mod:`jqodi_opt.bench.families`)
+take their own knobs in ``sizes`` and ``axis`` — numbers or names, e.g. ``model = "alexnet-cifar10"``
+or ``objective = ["latency", "energy"]`` — and no ``tightness``.
 """
 
 from __future__ import annotations
@@ -39,7 +43,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jqodi_opt.finetune.generate import FAMILIES, GENERATOR_VERSION, canonical_json, resolve_sizes
+from jqodi_opt.bench import families as registry
+from jqodi_opt.bench.families import FAMILIES
+from jqodi_opt.finetune.generate import canonical_json
 from jqodi_opt.solve import SOLVERS
 
 if sys.version_info >= (3, 11):
@@ -47,7 +53,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-SIZE_KNOBS = ("models", "bitwidths", "blocks", "cuts", "edge_servers", "epochs")
+SIZE_KNOBS = registry.FINETUNE_KNOBS
 _SUITE_KEYS = {"name", "description", "time_limit", "grace", "memory_limit_mb", "estimator"}
 _SWEEP_KEYS = {
     "name", "family", "seeds", "tightness", "solvers", "time_limit", "grace", "memory_limit_mb",
@@ -64,7 +70,7 @@ class InstanceSpec:
     """How to generate one instance: family, size knobs, seed, tightness."""
 
     family: str
-    sizes: tuple[tuple[str, int], ...]
+    sizes: tuple[tuple[str, Any], ...]
     seed: int
     tightness: float
 
@@ -73,11 +79,11 @@ class InstanceSpec:
         """Canonical JSON naming the instance before it is generated (with generator version)."""
         return canonical_json(
             {"family": self.family, "sizes": dict(self.sizes), "seed": self.seed,
-             "tightness": self.tightness, "generator": GENERATOR_VERSION}
+             "tightness": self.tightness, "generator": registry.generator_version(self.family)}
         )  # fmt: skip
 
     def kwargs(self) -> dict[str, Any]:
-        """Keyword arguments of :func:`jqodi_opt.finetune.generate.generate_document`."""
+        """Seed, tightness and size knobs: the arguments of :func:`jqodi_opt.bench.families.generate`."""
         return {"seed": self.seed, "tightness": self.tightness, **dict(self.sizes)}
 
 
@@ -307,19 +313,28 @@ def _sweep_runs(
         raise fail(f"{where}.memory_limit_mb", "must be a positive integer")
 
     fixed = dict(sweep.get("sizes", {}))
+    knob_names = registry.knob_names(families[0])
+    if len({registry.is_inference(f) for f in families}) > 1 or any(
+        registry.knob_names(f) != knob_names for f in families
+    ):
+        raise fail(f"{where}.family", "families with different size knobs need their own sweeps")
+    if registry.is_inference(families[0]):
+        if "tightness" in sweep:
+            raise fail(f"{where}.tightness", "inference families take no tightness")
+        tightness = [0.0]
     for key in fixed:
-        if key not in SIZE_KNOBS:
-            raise fail(f"{where}.sizes.{key}", f"unknown size knob ({', '.join(SIZE_KNOBS)})")
+        if key not in knob_names:
+            raise fail(f"{where}.sizes.{key}", f"unknown size knob ({', '.join(knob_names)})")
     axis = sweep.get("axis")
-    points: list[dict[str, int]]
+    points: list[dict[str, Any]]
     axis_name: str | None = None
     if axis is None:
         points = [{}]
     else:
         axis = dict(axis)
         axis_name = str(axis.pop("name", "+".join(axis)))
-        if not axis or set(axis) - set(SIZE_KNOBS):
-            raise fail(f"{where}.axis", f"needs lists of size knobs ({', '.join(SIZE_KNOBS)})")
+        if not axis or set(axis) - set(knob_names):
+            raise fail(f"{where}.axis", f"needs lists of size knobs ({', '.join(knob_names)})")
         lengths = {len(v) if isinstance(v, list) else -1 for v in axis.values()}
         if len(lengths) != 1 or -1 in lengths or 0 in lengths:
             raise fail(f"{where}.axis", "every knob needs a list, all of the same length")
@@ -331,10 +346,9 @@ def _sweep_runs(
         for position, point in enumerate(points):
             knobs = fixed | point
             try:
-                sizes = resolve_sizes(family, **knobs)
+                pinned = tuple(registry.resolve(family, knobs).items())
             except (TypeError, ValueError) as exc:
                 raise fail(f"{where}.sizes", str(exc)) from None
-            pinned = tuple((k, v) for k, v in vars(sizes).items() if v is not None)
             value = ",".join(f"{k}={v}" for k, v in point.items())
             for t in tightness:
                 for seed in seeds:

@@ -120,15 +120,14 @@ def execute(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def _execute(payload: dict[str, Any]) -> dict[str, Any]:
-    from jqodi_opt.finetune.generate import generate_document, instance_hash
-    from jqodi_opt.finetune.problem import compile_problem
-    from jqodi_opt.read import build_instance
+    from jqodi_opt.bench import families
     from jqodi_opt.solve import solve
 
     out: dict[str, Any] = {}
     start = time.perf_counter()
-    document = generate_document(payload["family"], **payload["generate"])
-    digest = instance_hash(document)
+    family = payload["family"]
+    document = families.generate(family, **payload["generate"])
+    digest = families.document_hash(document)
     out["generate_time_s"] = time.perf_counter() - start
     if payload.get("instance_hash") and digest != payload["instance_hash"]:
         return out | {
@@ -137,7 +136,7 @@ def _execute(payload: dict[str, Any]) -> dict[str, Any]:
             f"{payload['instance_hash'][:12]} (another numpy or generator version?)",
         }
     start = time.perf_counter()
-    problem = compile_problem(build_instance(document), estimator=payload["estimator"])
+    problem = families.compile_document(family, document, payload["estimator"])
     out["compile_time_s"] = time.perf_counter() - start
 
     if payload.get("hang"):
@@ -145,6 +144,10 @@ def _execute(payload: dict[str, Any]) -> dict[str, Any]:
 
     start = time.perf_counter()
     solver, limit, options = payload["solver"], payload["time_limit"], payload["options"]
+    if families.is_inference(family):
+        out.update(families.solve_inference(problem, solver, limit, options))
+        out["wall_time_s"] = time.perf_counter() - start
+        return out
     result = solve(problem, solver=solver, time_limit=limit, **options)
     out["wall_time_s"] = time.perf_counter() - start
     out.update(
@@ -214,6 +217,8 @@ PRELOAD = [
     "jqodi_opt.finetune.generate",
     "jqodi_opt.solve",
     "jqodi_opt.finetune.problem",
+    "jqodi_opt.bench.families",
+    "jqodi_opt.inference.problem",
 ]
 
 
