@@ -83,7 +83,7 @@ def compile_document(family: str, document: dict[str, Any], estimator: str = "ro
     from jqodi_opt.finetune.problem import compile_problem
     from jqodi_opt.read import build_instance
 
-    return compile_problem(build_instance(document), estimator=estimator)
+    return compile_problem(build_instance(document), estimator=estimator)  # type: ignore[arg-type]
 
 
 #: Instance columns that describe an inference instance (the rest stay empty for it).

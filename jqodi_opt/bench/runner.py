@@ -93,7 +93,9 @@ def instance_info(spec: InstanceSpec) -> dict[str, Any]:
         "tightness": spec.tightness,
     }
     if not families.is_inference(spec.family):
-        info |= {k: sizes.get(k) for k in ("models", "bitwidths", "blocks", "edge_servers", "epochs")}
+        info |= {
+            k: sizes.get(k) for k in ("models", "bitwidths", "blocks", "edge_servers", "epochs")
+        }
         info["cuts"] = sizes.get("cuts") or sizes["blocks"] + 1
     return info | families.describe(spec.family, document, problem)
 

@@ -30,9 +30,10 @@ Schema (documented with examples in ``benchmarks/README.md``)::
 
 Every combination of family × sizes (axis point) × tightness × seed × solver is one run.
 
-Inference families (``chain``, ``dag``, ``profile``, ``mu2024``; :mod:`jqodi_opt.bench.families`)
-take their own knobs in ``sizes`` and ``axis`` — numbers or names, e.g. ``model = "alexnet-cifar10"``
-or ``objective = ["latency", "energy"]`` — and no ``tightness``.
+Inference families (``chain``, ``dag``, ``profile``, ``mu2024``;
+:mod:`jqodi_opt.bench.families`) take their own knobs in ``sizes`` and ``axis`` — numbers or names,
+e.g. ``model = "alexnet-cifar10"`` or ``objective = ["latency", "energy"]`` — and no
+``tightness``.
 """
 
 from __future__ import annotations
@@ -83,7 +84,8 @@ class InstanceSpec:
         )  # fmt: skip
 
     def kwargs(self) -> dict[str, Any]:
-        """Seed, tightness and size knobs: the arguments of :func:`jqodi_opt.bench.families.generate`."""
+        """Seed, tightness and size knobs: the arguments of
+        :func:`jqodi_opt.bench.families.generate`."""
         return {"seed": self.seed, "tightness": self.tightness, **dict(self.sizes)}
 
 

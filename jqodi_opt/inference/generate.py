@@ -1,4 +1,4 @@
-"""Random ``jqodi-inference/1`` instances for tests and benchmarks: seeded, byte-for-byte reproducible.
+"""Random ``jqodi-inference/1`` instances for tests and benchmarks: seeded, byte-reproducible.
 
 Families
 --------
@@ -39,8 +39,8 @@ latencies are assumptions of this generator, not seed figures.
 Choices (knobs ``bits``, ``pruning``, ``compression``: how many options each layer or tensor has;
 1 = none): bit-widths ``[32, 8, 16]``, pruning ratios ``[0, 0.5, 0.25]`` and compression ratios
 ``[1, 0.25, 0.065]``, taken in that order. With any of them, each non-trivial choice gets a
-first-order accuracy term (a random drop) and ``max_drop`` bounds the total (default 2 %, Mu et al.);
-``interactions`` random pairwise terms may be added.
+first-order accuracy term (a random drop) and ``max_drop`` bounds the total (default 2 %, as Mu et
+al.); ``interactions`` random pairwise terms may be added.
 
 Objectives (knob ``objective``): ``latency``, ``energy``, ``device-energy`` or ``weighted``
 (``w_L = w_E = 0.5``, as Nicosanti et al.'s scale test).
@@ -134,9 +134,7 @@ def resolve_knobs(family: str, **knobs: Any) -> dict[str, Any]:
     defaults = KNOBS[family]
     unknown = sorted(set(knobs) - set(defaults))
     if unknown:
-        raise ValueError(
-            f"{family}: unknown knob {unknown[0]!r} (knobs: {', '.join(defaults)})."
-        )
+        raise ValueError(f"{family}: unknown knob {unknown[0]!r} (knobs: {', '.join(defaults)}).")
     resolved = dict(defaults)
     for key, value in knobs.items():
         if value is None:
@@ -218,7 +216,9 @@ def generate_inference_document(
         raise ValueError(f"seed = {seed!r} not understood (an integer >= 0).")
     k = resolve_knobs(family, **knobs)
     # One stream per (family, seed, version); the family name is mixed in so families differ.
-    family_key = int.from_bytes(hashlib.sha256(f"inference/{family}".encode()).digest()[:4], "little")
+    family_key = int.from_bytes(
+        hashlib.sha256(f"inference/{family}".encode()).digest()[:4], "little"
+    )
     rng = np.random.default_rng([int(seed), family_key, GENERATOR_VERSION])
     label = name or default_name(family, k, int(seed))
     if family == "mu2024":
@@ -293,7 +293,7 @@ def _layer(rng: np.random.Generator, name: str, inputs: list[str] | None) -> dic
     layer: dict[str, Any] = {
         "name": name,
         "flops": _round(2.0e7 * math.exp(rng.normal(0.0, 1.0))),
-        "params": int(round(1.0e4 * math.exp(rng.normal(0.0, 1.2)))),
+        "params": round(1.0e4 * math.exp(rng.normal(0.0, 1.2))),
         "output_bytes": _round(8.0e5 * math.exp(rng.normal(0.0, 0.9))),
     }
     if inputs is not None:
@@ -487,14 +487,18 @@ def _choices(rng: np.random.Generator, model: dict[str, Any], k: dict[str, Any])
         for name in names:
             for b in bits[1:]:
                 scale = 1.0 if b == 8 else 0.2  # 16 bits loses less than 8
-                terms.append({"layer": name, "bits": b, "drop": _round(rng.exponential(mean) * scale)})
+                terms.append(
+                    {"layer": name, "bits": b, "drop": _round(rng.exponential(mean) * scale)}
+                )
     if k["pruning"] > 1:
         ratios = _PRUNING[: k["pruning"]]
         out["pruning"] = {"ratios": ratios}
         for name in names:
             for r in ratios[1:]:
                 scale = (r / 0.5) ** 2
-                terms.append({"layer": name, "pruning": r, "drop": _round(rng.exponential(mean) * scale)})
+                terms.append(
+                    {"layer": name, "pruning": r, "drop": _round(rng.exponential(mean) * scale)}
+                )
     if k["compression"] > 1:
         ratios = _COMPRESSION[: k["compression"]]
         out["compression"] = {"ratios": ratios}
@@ -524,8 +528,8 @@ def _choices(rng: np.random.Generator, model: dict[str, Any], k: dict[str, Any])
 
 
 def _mu2024(k: dict[str, Any]) -> dict[str, Any]:
-    label, speed, power = MU_DEVICES[k["device"]]
-    server_key, server_label, server_speed, server_power = MU_SERVER
+    _, speed, power = MU_DEVICES[k["device"]]
+    server_key, _, server_speed, server_power = MU_SERVER
     link: dict[str, Any] = {"between": [k["device"], server_key],
                             "energy_per_bit": MU_LINK_ENERGY_PER_BIT}  # fmt: skip
     if k["snr_db"] is not None:
@@ -540,9 +544,13 @@ def _mu2024(k: dict[str, Any]) -> dict[str, Any]:
     return {
         "servers": [
             {"name": k["device"], "tier": "device", "speed_flops": speed, "power_w": power},
-            {"name": server_key, "tier": "edge", "speed_flops": server_speed,
-             "power_w": server_power},
-        ],  # fmt: skip
+            {
+                "name": server_key,
+                "tier": "edge",
+                "speed_flops": server_speed,
+                "power_w": server_power,
+            },
+        ],
         "links": [link],
         "model": model,
         **_mu_accuracy(model, k["max_drop"]),
@@ -559,9 +567,9 @@ MU_COMPRESSION = [1.0, 0.25, 0.065, 0.002]
 def _mu_accuracy(model: dict[str, Any], max_drop: float) -> dict[str, Any]:
     """Pruning of every layer with parameters, compression of every tensor, and their drops.
 
-    Mu et al. §I measured on AlexNet: pruning conv2 by 74 % loses 2 % accuracy and by 89 % loses 5 %;
-    compressing fc1's output to 6.5 % loses at most 2 %, to 0.2 % about 7 %. Fitted through those
-    two points each: ``drop(r) = 0.089 r^4.96`` for pruning and
+    Mu et al. §I measured on AlexNet: pruning conv2 by 74 % loses 2 % accuracy and by 89 % loses
+    5 %; compressing fc1's output to 6.5 % loses at most 2 %, to 0.2 % about 7 %. Fitted through
+    those two points each: ``drop(r) = 0.089 r^4.96`` for pruning and
     ``drop(c) = 0.00433 (-ln c)^1.524`` for compression. Every weighted layer takes the pruning law
     scaled by its share of the model's parameters relative to conv2's share in AlexNet (about 0.12:
     pruning a big layer costs more), and every tensor the compression law (the same for all — Mu et

@@ -1,0 +1,126 @@
+"""The benchmark harness on the inference family: suites, instance rows, the worker's result row."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from jqodi_opt.bench import families, worker
+from jqodi_opt.bench.runner import _payload, instance_info
+from jqodi_opt.bench.suite import SuiteError, parse_suite
+from jqodi_opt.inference.generate import generate_inference_document, instance_hash
+from jqodi_opt.inference.plan import make_inference_plan
+from jqodi_opt.inference.problem import Assignment
+
+TINY = {
+    "suite": {"name": "tiny-inference", "time_limit": 5.0},
+    "sweep": [
+        {
+            "name": "chains",
+            "family": "chain",
+            "seeds": [1, 2],
+            "solvers": ["milp"],
+            "sizes": {"layers": 6, "servers": 3},
+            "axis": {"name": "objective", "objective": ["latency", "energy", "weighted"]},
+        }
+    ],
+}
+
+
+def test_inference_sweep_takes_named_knobs_and_no_tightness():
+    suite = parse_suite(json.loads(json.dumps(TINY)), Path("tiny.toml"))
+    specs = suite.instances()
+    assert len(specs) == 6 and len(suite.runs) == 6
+    assert {dict(s.sizes)["objective"] for s in specs} == {"latency", "energy", "weighted"}
+    assert {s.tightness for s in specs} == {0.0}
+    # the spec pins every knob, so a default changed later gives a new key
+    assert set(dict(specs[0].sizes)) == set(families.knob_names("chain"))
+    assert len({s.key for s in specs}) == 6
+    assert [r.axis_value for r in suite.runs[:2]] == ["objective=latency"] * 2
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"tightness": 0.3}, "inference families take no tightness"),
+        ({"sizes": {"layers": 6, "blocks": 3}}, r"sizes\.blocks: unknown size knob"),
+        ({"sizes": {"layers": 0}}, r"sizes: layers = 0"),
+        ({"family": ["chain", "tradeoff"]}, "need their own sweeps"),
+        ({"axis": {"servers": [2, "x"]}}, r"servers = 'x'"),
+    ],
+)
+def test_bad_inference_sweeps(change, message):
+    document = json.loads(json.dumps(TINY))
+    document["sweep"][0].update(change)
+    if "axis" in change:
+        document["sweep"][0]["axis"] = change["axis"]
+    with pytest.raises(SuiteError, match=message):
+        parse_suite(document, Path("bad.toml"))
+
+
+def test_instance_info_describes_the_inference_instance():
+    suite = parse_suite(json.loads(json.dumps(TINY)), Path("tiny.toml"))
+    spec = suite.instances()[0]
+    info = instance_info(spec)
+    document = generate_inference_document("chain", seed=spec.seed, **dict(spec.sizes))
+    assert info["instance_hash"] == instance_hash(document)
+    assert info["layers"] == 6 and info["servers"] == 3 and info["graph_edges"] == 6
+    assert info["objective_name"] == "latency"
+    assert info.get("blocks") is None and info.get("candidates") is None
+    # the payload carries the sizes into every run row
+    payload = _payload(suite.runs[0], info)
+    assert payload["instance_info"]["layers"] == 6
+
+
+def _all_on_device(problem):
+    n = problem.num_layers
+    zeros = np.zeros(n, dtype=np.int64)
+    return Assignment(
+        server=np.full(n, problem.device, dtype=np.int64),
+        bits=np.full(n, problem.bits32, dtype=np.int64),
+        pruning=zeros,
+        compression=np.full(n + 1, len(problem.compression) - 1, dtype=np.int64),
+    )
+
+
+def test_worker_row_of_an_inference_run(monkeypatch):
+    """The worker regenerates, checks the hash, compiles and stores the plan's measures (a stand-in
+    solver until the inference solvers are registered: everything on the device)."""
+    suite = parse_suite(json.loads(json.dumps(TINY)), Path("tiny.toml"))
+    run = suite.runs[1]  # latency objective, seed 2
+    info = instance_info(run.instance)
+    calls = []
+
+    def stand_in(problem, solver, time_limit, **options):
+        calls.append((problem.name, solver, time_limit))
+        plan = make_inference_plan(problem, _all_on_device(problem), solver=solver)
+        return SimpleNamespace(
+            status="feasible", objective=plan.latency_s, bound=None, gap=None, build_time_s=0.0,
+            solve_time_s=0.01, runtime_s=0.01, reasons=[], plan=plan,
+        )  # fmt: skip
+
+    monkeypatch.setattr(importlib.import_module("jqodi_opt.solve"), "solve", stand_in)
+    row = worker.execute(_payload(run, info))
+    assert row["status"] == "feasible", row.get("message")
+    assert calls == [(info["name"], "milp", 5.0)]
+    document = generate_inference_document("chain", seed=2, **dict(run.instance.sizes))
+    device = next(s for s in document["servers"] if s["tier"] == "device")
+    flops = sum(layer["flops"] for layer in document["model"]["layers"])
+    assert row["latency_s"] == pytest.approx(flops / device["speed_flops"], rel=1e-12)
+    assert row["objective"] == row["latency_s"]
+    assert row["energy_j"] == pytest.approx(row["latency_s"] * device["power_w"], rel=1e-12)
+    assert row["layers"] == 6 and row["objective_name"] == "latency"
+
+
+def test_worker_refuses_a_regenerated_instance_that_differs():
+    suite = parse_suite(json.loads(json.dumps(TINY)), Path("tiny.toml"))
+    run = suite.runs[0]
+    payload = _payload(run, instance_info(run.instance))
+    payload["instance_hash"] = "0" * 64
+    row = worker.execute(payload)
+    assert row["status"] == "error" and "regenerated instance differs" in row["message"]
