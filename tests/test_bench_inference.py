@@ -124,3 +124,36 @@ def test_worker_refuses_a_regenerated_instance_that_differs():
     payload["instance_hash"] = "0" * 64
     row = worker.execute(payload)
     assert row["status"] == "error" and "regenerated instance differs" in row["message"]
+
+
+def test_grid_crosses_knobs_and_each_cell_grows_its_own_axis():
+    document = json.loads(json.dumps(TINY))
+    sweep = document["sweep"][0]
+    sweep["grid"] = {"servers": [2, 3], "bits": [1, 2]}
+    sweep["sizes"] = {"layers": 6}
+    suite = parse_suite(document, Path("grid.toml"))
+    specs = suite.instances()
+    assert len(specs) == 2 * 2 * 3 * 2  # grid cells x objectives x seeds
+    cells = {(dict(s.sizes)["servers"], dict(s.sizes)["bits"]) for s in specs}
+    assert cells == {(2, 1), (2, 2), (3, 1), (3, 2)}
+    chains = {run.chain for run in suite.runs}
+    assert len(chains) == 4  # one axis chain per cell
+    assert {run.grid_value for run in suite.runs} == {
+        "servers=2,bits=1", "servers=2,bits=2", "servers=3,bits=1", "servers=3,bits=2"
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("grid", "message"),
+    [
+        ({"layers": [4, 6]}, r"grid\.layers: already set in sizes or axis"),
+        ({"objective": ["latency"]}, r"grid\.objective: already set"),
+        ({"nope": [1]}, r"grid\.nope: unknown size knob"),
+        ({"servers": []}, r"grid: needs non-empty lists"),
+    ],
+)
+def test_bad_grids(grid, message):
+    document = json.loads(json.dumps(TINY))
+    document["sweep"][0]["grid"] = grid
+    with pytest.raises(SuiteError, match=message):
+        parse_suite(document, Path("bad.toml"))

@@ -27,8 +27,11 @@ Schema (documented with examples in ``benchmarks/README.md``)::
     name = "options"
     edge_servers = [2, 10, 100]
     cuts = [5, 10, 100]
+    [sweep.grid]                 # optional: every combination of these lists (crossed with the
+    models = [1, 2]              # axis); a knob is in sizes, axis or grid, not two of them
 
-Every combination of family × sizes (axis point) × tightness × seed × solver is one run.
+Every combination of family × grid point × sizes (axis point) × tightness × seed × solver is one
+run.
 
 Inference families (``chain``, ``dag``, ``profile``, ``mu2024``;
 :mod:`jqodi_opt.bench.families`) take their own knobs in ``sizes`` and ``axis`` — numbers or names,
@@ -38,6 +41,7 @@ e.g. ``model = "alexnet-cifar10"`` or ``objective = ["latency", "energy"]`` — 
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 from dataclasses import dataclass, field
@@ -58,7 +62,7 @@ SIZE_KNOBS = registry.FINETUNE_KNOBS
 _SUITE_KEYS = {"name", "description", "time_limit", "grace", "memory_limit_mb", "estimator"}
 _SWEEP_KEYS = {
     "name", "family", "seeds", "tightness", "solvers", "time_limit", "grace", "memory_limit_mb",
-    "drop_after_timeout", "sizes", "axis", "description",
+    "drop_after_timeout", "sizes", "axis", "grid", "description",
 }  # fmt: skip
 
 
@@ -113,6 +117,9 @@ class Run:
         Learning estimator.
     axis, axis_index, axis_value
         The sweep's axis name, the position on it (0 for a sweep without axis) and its label.
+    grid_value
+        The sweep's grid cell (``model=a,device=b``; empty without a grid): each cell grows its
+        own axis.
     drop_after_timeout
         Drop this solver from larger axis positions once all seeds of a position time out.
     """
@@ -131,6 +138,7 @@ class Run:
     axis_index: int = 0
     axis_value: str = ""
     drop_after_timeout: bool = False
+    grid_value: str = ""
 
     @property
     def params(self) -> str:
@@ -141,9 +149,12 @@ class Run:
         )  # fmt: skip
 
     @property
-    def chain(self) -> tuple[str, str, str, float]:
-        """Runs that share a chain grow along one axis: (sweep, entry, family, tightness)."""
-        return (self.sweep, self.entry, self.instance.family, self.instance.tightness)
+    def chain(self) -> tuple[str, str, str, float, str]:
+        """Runs that share a chain grow along one axis: (sweep, entry, family, tightness, grid
+        cell)."""
+        return (
+            self.sweep, self.entry, self.instance.family, self.instance.tightness, self.grid_value
+        )  # fmt: skip
 
     def payload(self) -> dict[str, Any]:
         """A JSON-ready description for the isolated worker process."""
@@ -342,16 +353,26 @@ def _sweep_runs(
             raise fail(f"{where}.axis", "every knob needs a list, all of the same length")
         points = [{k: v[i] for k, v in axis.items()} for i in range(lengths.pop())]
     drop = bool(sweep.get("drop_after_timeout", axis is not None))
+    grid = sweep.get("grid", {})
+    if not isinstance(grid, dict) or any(not isinstance(v, list) or not v for v in grid.values()):
+        raise fail(f"{where}.grid", "needs non-empty lists of size knobs")
+    for key in grid:
+        if key not in knob_names:
+            raise fail(f"{where}.grid.{key}", f"unknown size knob ({', '.join(knob_names)})")
+        if key in fixed or key in points[0]:
+            raise fail(f"{where}.grid.{key}", "already set in sizes or axis")
+    crossed = [dict(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())]
 
     runs = []
     for family in families:
-        for position, point in enumerate(points):
-            knobs = fixed | point
+        for cell, (position, point) in itertools.product(crossed, enumerate(points)):
+            knobs = fixed | cell | point
             try:
                 pinned = tuple(registry.resolve(family, knobs).items())
             except (TypeError, ValueError) as exc:
                 raise fail(f"{where}.sizes", str(exc)) from None
             value = ",".join(f"{k}={v}" for k, v in point.items())
+            cell_value = ",".join(f"{k}={v}" for k, v in cell.items())
             for t in tightness:
                 for seed in seeds:
                     spec = InstanceSpec(family, pinned, int(seed), float(t))
@@ -364,6 +385,7 @@ def _sweep_runs(
                                 time_limit=time_limit, grace=grace, memory_limit_mb=memory,
                                 estimator=estimator, axis=axis_name, axis_index=position,
                                 axis_value=value, drop_after_timeout=drop,
+                                grid_value=cell_value,
                             )
                         )  # fmt: skip
     return runs
