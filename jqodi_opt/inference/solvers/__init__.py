@@ -1,0 +1,1 @@
+"""Inference solvers (SPEC §7.4), one backend per module."""
