@@ -42,26 +42,48 @@ def random_document(
         }
         if dag and i > 0:
             earlier = ["input", *names[:i]]
-            picks = rng.choice(len(earlier), size=min(len(earlier), int(rng.integers(1, 3))),
-                               replace=False)  # fmt: skip
+            picks = rng.choice(
+                len(earlier), size=min(len(earlier), int(rng.integers(1, 3))), replace=False
+            )
             entry["inputs"] = sorted({earlier[p] for p in picks} | {names[i - 1]})
         model_layers.append(entry)
-    server_docs = [{"name": "dev", "tier": "device", "speed_flops": float(rng.uniform(1e8, 1e10)),
-                    "power_w": float(rng.uniform(1, 10)), "speedup": {"8": 2.0}}]  # fmt: skip
+    server_docs = [
+        {
+            "name": "dev",
+            "tier": "device",
+            "speed_flops": float(rng.uniform(1e8, 1e10)),
+            "power_w": float(rng.uniform(1, 10)),
+            "speedup": {"8": 2.0},
+        }
+    ]
     for k in range(1, servers):
-        server_docs.append({"name": f"s{k}", "tier": "edge" if k == 1 else "cloud",
-                            "speed_flops": float(rng.uniform(1e10, 1e12)),
-                            "power_w": float(rng.uniform(20, 300))})  # fmt: skip
-    links = [{"between": ["dev", f"s{k}"], "rate_bps": float(10 ** rng.uniform(5, 8)),
-              "latency_s": float(rng.uniform(0, 0.01)),
-              "energy_per_bit": float(rng.uniform(1e-8, 1e-6))} for k in range(1, servers)]  # fmt: skip
+        server_docs.append(
+            {
+                "name": f"s{k}",
+                "tier": "edge" if k == 1 else "cloud",
+                "speed_flops": float(rng.uniform(1e10, 1e12)),
+                "power_w": float(rng.uniform(20, 300)),
+            }
+        )
+    links = [
+        {
+            "between": ["dev", f"s{k}"],
+            "rate_bps": float(10 ** rng.uniform(5, 8)),
+            "latency_s": float(rng.uniform(0, 0.01)),
+            "energy_per_bit": float(rng.uniform(1e-8, 1e-6)),
+        }
+        for k in range(1, servers)
+    ]
     doc: dict[str, Any] = {
         "format": "jqodi-inference/1",
         "name": f"random-{seed}",
         "servers": server_docs,
         "links": links,
-        "model": {"name": "m", "input_bytes": int(rng.integers(1000, 50_000)),
-                  "layers": model_layers},  # fmt: skip
+        "model": {
+            "name": "m",
+            "input_bytes": int(rng.integers(1000, 50_000)),
+            "layers": model_layers,
+        },
         "objective": objective or str(rng.choice(["latency", "energy", "device-energy"])),
     }
     if knobs:
@@ -73,14 +95,21 @@ def random_document(
             terms.append({"layer": name, "pruning": 0.5, "drop": float(rng.uniform(0, 0.01))})
             terms.append({"layer": name, "bits": 8, "drop": float(rng.uniform(0, 0.006))})
         for tensor in ["input", *names]:
-            terms.append({"tensor": tensor, "compression": 0.25,
-                          "drop": float(rng.uniform(0, 0.01))})  # fmt: skip
-        pairs = {tuple(sorted(int(x) for x in rng.choice(len(terms), 2, replace=False)))
-                 for _ in range(3)}  # fmt: skip
-        interactions = [{"of": list(pair), "drop": float(rng.uniform(-0.002, 0.004))}
-                        for pair in sorted(pairs)]  # fmt: skip
-        doc["accuracy"] = {"max_drop": float(rng.uniform(0.005, 0.03)), "terms": terms,
-                           "interactions": interactions}  # fmt: skip
+            terms.append(
+                {"tensor": tensor, "compression": 0.25, "drop": float(rng.uniform(0, 0.01))}
+            )
+        pairs = {
+            tuple(sorted(int(x) for x in rng.choice(len(terms), 2, replace=False)))
+            for _ in range(3)
+        }
+        interactions = [
+            {"of": list(pair), "drop": float(rng.uniform(-0.002, 0.004))} for pair in sorted(pairs)
+        ]
+        doc["accuracy"] = {
+            "max_drop": float(rng.uniform(0.005, 0.03)),
+            "terms": terms,
+            "interactions": interactions,
+        }
     return doc
 
 
@@ -105,15 +134,19 @@ def all_assignments(
     n, t = problem.num_layers, problem.num_tensors
     b32 = problem.bits32
     r0 = int(np.flatnonzero(problem.pruning == 0.0)[0])
-    c1 = np.flatnonzero(problem.compression == 1.0)
-    c1 = int(c1[0]) if len(c1) else 0
+    ones = np.flatnonzero(problem.compression == 1.0)
+    c1 = int(ones[0]) if len(ones) else 0
     if placements is None:
         placements = (np.array(p) for p in itertools.product(range(problem.num_servers), repeat=n))
     bit_sets = itertools.product(range(len(problem.bits)), repeat=n) if bits else [(b32,) * n]
     bit_list = [np.array(b) for b in bit_sets]
-    prune_sets = itertools.product(range(len(problem.pruning)), repeat=n) if pruning else [(r0,) * n]
+    prune_sets = (
+        itertools.product(range(len(problem.pruning)), repeat=n) if pruning else [(r0,) * n]
+    )
     prune_list = [np.array(r) for r in prune_sets]
-    comp_sets = itertools.product(range(len(problem.compression)), repeat=t) if compression else [(c1,) * t]
+    comp_sets = (
+        itertools.product(range(len(problem.compression)), repeat=t) if compression else [(c1,) * t]
+    )
     comp_list = [np.array(c) for c in comp_sets]
     for server in placements:
         for b in bit_list:
@@ -134,7 +167,10 @@ def brute_force(
     for a in assignments:
         if accept is not None and not accept(a):
             continue
-        value = float(weights @ measures(problem, a)) - offset
+        with np.errstate(invalid="ignore"):  # 0 * inf where a link is missing
+            value = float(weights @ measures(problem, a)) - offset
+        if not np.isfinite(value):
+            continue
         if best is not None and value >= best[0]:
             continue
         if assignment_violations(problem, a):

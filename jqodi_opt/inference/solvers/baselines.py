@@ -61,7 +61,7 @@ LATENCY, ENERGY, DEVICE_ENERGY = 0, 1, 2
 #: Relative tolerance when comparing a bound with the best value found.
 BOUND_TOLERANCE = 1e-12
 
-#: Every constraint row of the subproblem MILP is scaled so its right-hand side is about this large,
+#: Every constraint row of the subproblem MILP is scaled so its largest number is about this large,
 #: so that HiGHS's absolute feasibility tolerance (1e-7) is far inside the package's relative
 #: limit tolerance (1e-9).
 ROW_SCALE = 1e3
@@ -137,7 +137,8 @@ def objective_weights(
 
 
 def measures(problem: InferenceProblem, assignment: Assignment) -> np.ndarray:
-    """(latency, energy, device energy) of ``assignment`` from the compiled arrays."""
+    """(latency, energy, device energy) of ``assignment`` from the compiled arrays (``inf`` where a
+    needed link is missing)."""
     costs = assignment_costs(problem, assignment)
     return np.array([costs.latency_s, costs.energy_j, costs.device_energy_j])
 
@@ -496,7 +497,8 @@ def _milp(
         add(row, 1.0, 1.0)
 
     def add_limit(coefficients: np.ndarray, rhs: float) -> None:
-        scale = ROW_SCALE / max(abs(rhs), 1e-300)
+        size = max(abs(rhs), float(np.abs(coefficients).max(initial=0.0)))
+        scale = ROW_SCALE / size if size > 0 else 1.0
         row = np.zeros(num)
         row[: len(coefficients)] = coefficients * scale
         add(row, -np.inf, rhs * scale)

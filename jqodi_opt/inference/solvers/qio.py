@@ -158,8 +158,8 @@ def decode(problem: InferenceProblem, code: Encoding, x: np.ndarray) -> Assignme
     cut = pick(float(x[0]), n + 1) if code.servers else n
     server = problem.device
     if code.servers:
-        server = code.servers[0 if code.server_dim is None else pick(float(x[code.server_dim]),
-                                                                     len(code.servers))]  # fmt: skip
+        which = 0 if code.server_dim is None else pick(float(x[code.server_dim]), len(code.servers))
+        server = code.servers[which]
     bits = code.fixed.bits.copy()
     pruning = code.fixed.pruning.copy()
     compression = code.fixed.compression.copy()
@@ -294,7 +294,8 @@ def solve_qio(
         evaluations += 1
         plan = decode(problem, code, x) if plan is None else plan
         costs = assignment_costs(problem, plan)
-        value = float(weights @ [costs.latency_s, costs.energy_j, costs.device_energy_j])
+        with np.errstate(invalid="ignore"):  # 0 * inf where a needed link is missing
+            value = float(weights @ [costs.latency_s, costs.energy_j, costs.device_energy_j])
         violation = _violation(problem, costs)
         key = (violation, value if math.isfinite(value) else math.inf)
         scored = Scored(x, plan, key, False)
@@ -350,9 +351,11 @@ def solve_qio(
                         at_mean.discard(j)
                 new_sigma = spread(population)  # lines 21-23
                 delta, sigma = abs(new_sigma - sigma), new_sigma
-                if out_of_budget() or rounds >= max_rounds * scales:
-                    stopped = "budget" if not out_of_budget() else _which(evaluations,
-                                                                           max_evaluations)  # fmt: skip
+                if out_of_budget():
+                    stopped = _which(evaluations, max_evaluations)
+                    break
+                if rounds >= max_rounds * scales:
+                    stopped = "max_rounds"
                     break
             if stopped:
                 break
