@@ -1,0 +1,347 @@
+"""Dynamic programme over a chain's layers (``solver="dp"``), exact on chains.
+
+A chain is a path through a layered network: node ``v``'s tensor state ``u`` (where its output is,
+at which bits and compression) -> the server ``h`` that runs layer ``v + 1`` (a send when ``h !=
+server(u)``) -> layer ``v + 1``'s choice on ``h`` -> its tensor state, and at the end the return of
+the output to the device. Every cost is additive along the path (SPEC §7.1), so
+
+* **without binding side constraints** the optimum is a shortest path: one backward-free forward
+  pass, ``best[v+1, state] = min_{u, h} best[v, u] + send(u, h) + choice(v+1)``, vectorised over
+  states and servers (a 1,852-layer chain on 6 servers takes milliseconds);
+* **with side constraints** — a latency, energy or device-energy limit (which is also how the
+  lexicographic and epsilon-constraint stages of the objectives and the Pareto front reach this
+  backend), a memory limit that can bind, or an accuracy budget — it is a label-setting DP: every
+  node keeps the labels ``(objective, resources...)`` that no other label dominates (no worse in the
+  objective and in every resource), and drops labels that cannot stay within a limit even with the
+  least resource still to come (a backward shortest path per resource). Dominance never removes
+  the optimum, so the answer is exact; the number of labels can grow, and ``max_labels`` (per
+  node and stage, default 200,000) stops the run with an ``error`` saying so.
+
+**Accuracy budget.** Its first-order terms are resources like any other (a choice term on the
+choice arc, a compression term on the send arc, which is where "active only when the tensor is
+sent" is decided). Interaction terms couple two layers anywhere in the chain and are not
+decomposable along the path, so this backend **refuses** an instance whose budget can bind and has
+interaction terms (use ``milp`` or ``cpsat``). A budget that cannot bind (even every positive term
+together stays within it) is ignored, interactions or not.
+
+A DAG (a layer with two inputs, a tensor with two consumers) is refused in one line.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from jqodi_opt.exceptions import SolverRefused
+from jqodi_opt.inference.solvers.core import CoreOutput, expired
+from jqodi_opt.inference.solvers.network import LIMIT_TOLERANCE, Network
+from jqodi_opt.result import Status
+
+#: Default cap on the labels one node may hold in the label-setting DP.
+MAX_LABELS = 200_000
+
+
+def check_chain(network: Network) -> None:
+    """Refuses what this backend cannot solve exactly, in one line."""
+    if not network.chain:
+        raise SolverRefused(
+            f"dp solves chains only; {network.name!r} is a DAG (use milp or cpsat)."
+        )
+    if network.budget_binds() and network.interactions:
+        raise SolverRefused(
+            f"dp does not handle accuracy interaction terms, and {network.name!r}'s budget can "
+            "bind with them (use milp or cpsat)."
+        )
+
+
+@dataclass
+class _Arcs:
+    """The per-node arc data of the chain, precomputed once per session."""
+
+    choice_cost: list[np.ndarray]  # per node: (choices, 3)
+    send_cost: list[np.ndarray]  # per node: (states, servers, 3), inf time where no link
+    choice_drop: list[np.ndarray]  # per node: (choices,) first-order choice terms
+    send_drop: list[np.ndarray]  # per node: (states,) compression terms, paid when sent
+    memory: list[np.ndarray]  # per node: (choices,)
+
+
+class DpSession:
+    """The chain DP, opened once on a network and asked many times.
+
+    Parameters
+    ----------
+    network
+        A chain (:func:`check_chain`).
+    max_labels
+        Cap on the labels a node may hold (label-setting only).
+    """
+
+    def __init__(self, network: Network, *, max_labels: int = MAX_LABELS) -> None:
+        check_chain(network)
+        self.network = network
+        self.max_labels = max_labels
+        nodes = network.nodes
+        choice_drop = [np.zeros(node.num_choices) for node in nodes]
+        send_drop = [np.zeros(node.num_states) for node in nodes]
+        self.use_budget = network.budget_binds()
+        if self.use_budget:
+            for term in network.terms:
+                target = choice_drop if term.kind == "choice" else send_drop
+                target[term.node] = target[term.node] + term.drop * term.mask
+        self.arcs = _Arcs(
+            [node.choice_costs() for node in nodes],
+            [node.send_costs() for node in nodes],
+            choice_drop,
+            send_drop,
+            [node.memory_bytes for node in nodes],
+        )
+        self.memory_servers = np.flatnonzero(network.memory_binds())
+
+    # ---------------------------------------------------------------------------------------------
+    # the shortest path
+
+    def solve(self, weights: np.ndarray, limits: np.ndarray, deadline: float | None) -> CoreOutput:
+        """Minimises ``weights . cost`` under ``cost <= limits`` and the network's constraints."""
+        start = time.perf_counter()
+        net = self.network
+        limits = np.minimum(np.asarray(limits, dtype=float), net.limits)
+        resources = self._resources(limits)
+        if not resources:
+            choices, value = self._shortest_path(weights)
+            stats = {"labels": 0, "seconds": time.perf_counter() - start}
+            if choices is None:
+                return CoreOutput(Status.INFEASIBLE, stats=stats)
+            return CoreOutput(Status.OPTIMAL, choices, bound=value, stats=stats)
+        return self._label_setting(weights, limits, resources, deadline, start)
+
+    def _resources(self, limits: np.ndarray) -> list[tuple[str, int, float]]:
+        """The side constraints that can bind: ``(kind, index, limit)``."""
+        out: list[tuple[str, int, float]] = []
+        for m in range(3):
+            if np.isfinite(limits[m]):
+                out.append(("cost", m, float(limits[m]) * (1 + LIMIT_TOLERANCE)))
+        for k in self.memory_servers:
+            out.append(("memory", int(k), float(self.network.memory_limit_bytes[k])
+                        * (1 + LIMIT_TOLERANCE)))  # fmt: skip
+        if self.use_budget:
+            assert self.network.max_drop is not None
+            limit = self.network.max_drop + abs(self.network.max_drop) * LIMIT_TOLERANCE + 1e-15
+            out.append(("drop", 0, limit))
+        return out
+
+    def _arc_values(self, weights: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Per node: the weighted choice cost and the weighted send cost ``(states, servers)``
+        (``inf`` where no link)."""
+        used = weights != 0
+        choice = [c[:, used] @ weights[used] for c in self.arcs.choice_cost]
+        send = []
+        for node, cost in zip(self.network.nodes, self.arcs.send_cost, strict=True):
+            value = cost[:, :, used] @ weights[used]
+            send.append(np.where(node.can_send(), value, np.inf))
+        return choice, send
+
+    def _shortest_path(self, weights: np.ndarray) -> tuple[np.ndarray | None, float]:
+        """The plain DP: best value per tensor state, node by node, then backtrack."""
+        net = self.network
+        nodes = net.nodes
+        choice_value, send_value = self._arc_values(weights)
+        best = np.full(nodes[0].num_states, np.inf)  # per state of node 0
+        np.minimum.at(best, nodes[0].state, choice_value[0])
+        back_choice: list[np.ndarray] = []  # per node v >= 1: best choice leading to each state
+        back_state: list[np.ndarray] = []  # per node v >= 1: best previous state per server
+        first_choice = np.full(nodes[0].num_states, -1)
+        order = np.argsort(choice_value[0], kind="stable")
+        for j in order[::-1]:
+            first_choice[nodes[0].state[j]] = j
+        for v in range(1, len(nodes)):
+            node = nodes[v]
+            arrive = best[:, None] + send_value[v - 1]  # (prev states, servers)
+            prev = np.argmin(arrive, axis=0)
+            at_server = arrive[prev, np.arange(net.num_servers)]  # (servers,)
+            value = at_server[node.server] + choice_value[v]  # (choices,)
+            best = np.full(node.num_states, np.inf)
+            np.minimum.at(best, node.state, value)
+            pick = np.full(node.num_states, -1)
+            for j in np.argsort(value, kind="stable")[::-1]:
+                pick[node.state[j]] = j
+            back_choice.append(pick)
+            back_state.append(prev)
+        last = nodes[-1]
+        final = best.copy()
+        if last.returns:
+            final = final + send_value[-1][:, net.device]
+        u = int(np.argmin(final))
+        if not np.isfinite(final[u]):
+            return None, np.inf
+        choices = np.zeros(len(nodes), dtype=np.int64)
+        for v in range(len(nodes) - 1, 0, -1):
+            j = int(back_choice[v - 1][u])
+            choices[v] = j
+            u = int(back_state[v - 1][nodes[v].server[j]])
+        choices[0] = first_choice[u]
+        return choices, float(final.min())
+
+    # ---------------------------------------------------------------------------------------------
+    # label setting
+
+    def _label_setting(
+        self,
+        weights: np.ndarray,
+        limits: np.ndarray,
+        resources: list[tuple[str, int, float]],
+        deadline: float | None,
+        start: float,
+    ) -> CoreOutput:
+        net = self.network
+        nodes = net.nodes
+        arcs = self.arcs
+        num_res = len(resources)
+        cap = np.array([limit for _, _, limit in resources])
+
+        def choice_res(v: int) -> np.ndarray:
+            node = nodes[v]
+            cols = []
+            for kind, index, _ in resources:
+                if kind == "cost":
+                    cols.append(arcs.choice_cost[v][:, index])
+                elif kind == "memory":
+                    cols.append(np.where(node.server == index, arcs.memory[v], 0.0))
+                else:
+                    cols.append(arcs.choice_drop[v])
+            return np.stack(cols, axis=1) if cols else np.zeros((node.num_choices, 0))
+
+        def send_res(v: int) -> np.ndarray:
+            node = nodes[v]
+            cols = []
+            own = node.state_server[:, None] == np.arange(net.num_servers)[None, :]
+            for kind, index, _ in resources:
+                if kind == "cost":
+                    cols.append(np.where(node.can_send(), arcs.send_cost[v][:, :, index], np.inf))
+                elif kind == "memory":
+                    cols.append(np.zeros((node.num_states, net.num_servers)))
+                else:
+                    cols.append(np.where(own, 0.0, arcs.send_drop[v][:, None]))
+            return np.stack(cols, axis=2)
+
+        choice_value, send_value = self._arc_values(weights)
+        c_res = [choice_res(v) for v in range(len(nodes))]
+        s_res = [send_res(v) for v in range(len(nodes))]
+        to_go = self._least_to_go(c_res, s_res, num_res)
+
+        # labels at node v: value, resources, state, parent label, choice
+        value = choice_value[0]
+        res = c_res[0]
+        state = nodes[0].state.copy()
+        keep = self._prune(value, res, state, to_go[0], cap)
+        value, res, state = value[keep], res[keep], state[keep]
+        parents: list[np.ndarray] = [np.full(len(keep), -1)]
+        picks: list[np.ndarray] = [keep.copy()]
+        most = len(keep)
+        for v in range(1, len(nodes)):
+            if expired(deadline):
+                return CoreOutput(Status.TIME_LIMIT, stats={"labels": most},
+                                  message="time limit in the label-setting DP")  # fmt: skip
+            node = nodes[v]
+            # send to the server of node v's choice: labels x choices
+            sv = send_value[v - 1][state][:, node.server]  # (labels, choices)
+            new_value = value[:, None] + sv + choice_value[v][None, :]
+            sr = s_res[v - 1][state][:, node.server, :]  # (labels, choices, R)
+            new_res = res[:, None, :] + sr + c_res[v][None, :, :]
+            label_idx, choice_idx = np.nonzero(np.isfinite(new_value))
+            new_value = new_value[label_idx, choice_idx]
+            new_res = new_res[label_idx, choice_idx]
+            new_state = node.state[choice_idx]
+            keep = self._prune(new_value, new_res, new_state, to_go[v], cap)
+            if len(keep) > self.max_labels:
+                return CoreOutput(
+                    Status.ERROR,
+                    stats={"labels": len(keep)},
+                    message=f"dp: {len(keep):,} labels at layer {node.name!r} exceed max_labels "
+                    f"{self.max_labels:,}; use milp",
+                )
+            value, res, state = new_value[keep], new_res[keep], new_state[keep]
+            parents.append(label_idx[keep])
+            picks.append(choice_idx[keep])
+            most = max(most, len(keep))
+        last = nodes[-1]
+        if last.returns:
+            value = value + send_value[-1][state, net.device]
+            res = res + s_res[-1][state, net.device, :]
+        ok = np.all(res <= cap, axis=1) & np.isfinite(value)
+        stats = {"labels": most, "seconds": time.perf_counter() - start}
+        if not ok.any():
+            return CoreOutput(Status.INFEASIBLE, stats=stats)
+        best = int(np.flatnonzero(ok)[np.argmin(value[ok])])
+        choices = np.zeros(len(nodes), dtype=np.int64)
+        label = best
+        for v in range(len(nodes) - 1, -1, -1):
+            choices[v] = picks[v][label]
+            label = parents[v][label]
+        return CoreOutput(Status.OPTIMAL, choices, bound=float(value[best]), stats=stats)
+
+    def _least_to_go(
+        self, c_res: list[np.ndarray], s_res: list[np.ndarray], num_res: int
+    ) -> list[np.ndarray]:
+        """Per node and tensor state: the least of each resource still to come (sends after the
+        node, later choices, the return), each minimised on its own."""
+        nodes = self.network.nodes
+        net = self.network
+        out: list[np.ndarray] = [np.zeros((0, 0))] * len(nodes)
+        last = nodes[-1]
+        after = np.zeros((last.num_states, num_res))
+        if last.returns:
+            after = after + s_res[-1][:, net.device, :]
+        out[-1] = after
+        for v in range(len(nodes) - 1, 0, -1):
+            node = nodes[v]
+            # least from "arriving at server h for node v": best choice on h then what follows
+            per_choice = c_res[v] + out[v][node.state]  # (choices, R)
+            at_server = np.full((net.num_servers, num_res), np.inf)
+            np.minimum.at(at_server, node.server, per_choice)
+            prev = s_res[v - 1] + at_server[None, :, :]  # (prev states, servers, R)
+            out[v - 1] = prev.min(axis=1)
+        return out
+
+    @staticmethod
+    def _prune(
+        value: np.ndarray, res: np.ndarray, state: np.ndarray, to_go: np.ndarray, cap: np.ndarray
+    ) -> np.ndarray:
+        """Indices of the labels that can still meet every limit and that no other label of the
+        same tensor state dominates (no worse in value and every resource)."""
+        ok = np.isfinite(value) & np.all(res + to_go[state] <= cap, axis=1)
+        idx = np.flatnonzero(ok)
+        if len(idx) == 0:
+            return idx
+        keys = np.column_stack([state[idx], value[idx], res[idx]])
+        order = np.lexsort(keys.T[::-1])
+        idx = idx[order]
+        kept: list[np.ndarray] = []
+        groups = np.split(idx, np.flatnonzero(np.diff(state[idx])) + 1)
+        for group in groups:
+            kept.append(group[_nondominated(res[group])])
+        return np.concatenate(kept)
+
+
+def _nondominated(res: np.ndarray) -> np.ndarray:
+    """Positions of the rows not dominated by an *earlier* row (rows are sorted by value, so an
+    earlier row is no worse in value): a later row is dropped when an earlier kept row is no worse
+    in every resource."""
+    count, dims = res.shape
+    if dims == 0:
+        return np.array([0])
+    if dims == 1:
+        running = np.minimum.accumulate(res[:, 0])
+        keep = np.ones(count, dtype=bool)
+        keep[1:] = res[1:, 0] < running[:-1]
+        return np.flatnonzero(keep)
+    kept: list[int] = []
+    kept_res = np.empty((0, dims))
+    for i in range(count):
+        if len(kept) and np.any(np.all(kept_res <= res[i], axis=1)):
+            continue
+        kept.append(i)
+        kept_res = np.vstack([kept_res, res[i]])
+    return np.array(kept, dtype=np.int64)
+

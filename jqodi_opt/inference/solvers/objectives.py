@@ -1,0 +1,203 @@
+"""The four objectives of SPEC §7.3 on top of any exact :class:`~.core.Session`.
+
+``latency``, ``energy``, ``device-energy``
+    one solve with that measure's weight 1.
+``weighted`` (Nicosanti et al., min–max normalised)
+    ``w_L (T - T*) / (T^N - T*) + w_E (E - E*) / (E^N - E*)`` with ``w_L + w_E = 1`` (the weights
+    as written are scaled to sum 1, as Nicosanti et al.'s code does). The **payoff table** comes
+    from two *lexicographic* solves: min latency, then min energy among the latency-optimal plans
+    (``T*``, ``E^N``), and min energy, then min latency among the energy-optimal plans (``E*``,
+    ``T^N``). The second stage makes ``T^N`` and ``E^N`` well defined (several plans may share the
+    first optimum; their other measure differs), so every exact backend normalises alike. When
+    ``T^N = T*`` (the energy-optimal plan is also fastest) the latency denominator is taken as 1 s
+    (any positive value gives the same optimum: the ideal point is reachable), likewise 1 J for
+    energy. Nicosanti et al. add 1e-9 to the denominators instead.
+
+A lexicographic second stage is solved as ``min second s.t. first <= first(plan of stage 1)``:
+always feasible, and exact whenever stage 1 is.
+
+Every stage runs before one deadline; a stage that is not proven makes the whole answer
+``feasible`` (or ``time_limit``) with the reason, never ``optimal``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from jqodi_opt.inference.solvers.core import CoreOutput, Session
+from jqodi_opt.inference.solvers.network import DEVICE_ENERGY, ENERGY, LATENCY, Network
+from jqodi_opt.result import Status
+
+OBJECTIVES = ("latency", "energy", "device-energy", "weighted")
+MEASURE_OF = {"latency": LATENCY, "energy": ENERGY, "device-energy": DEVICE_ENERGY}
+
+
+@dataclass(frozen=True)
+class Objective:
+    """An objective of SPEC §7.3: its kind and, for ``weighted``, the two weights."""
+
+    kind: str
+    latency_weight: float = 0.0
+    energy_weight: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in OBJECTIVES:
+            raise ValueError(f"objective {self.kind!r} not understood ({', '.join(OBJECTIVES)}).")
+        if self.kind == "weighted":
+            if min(self.latency_weight, self.energy_weight) < 0 or not (
+                self.latency_weight + self.energy_weight > 0
+            ):
+                raise ValueError("weighted objective: weights must be >= 0 and not both 0.")
+
+    @property
+    def label(self) -> str:
+        """``latency``, ..., or ``weighted(0.5, 0.5)``."""
+        if self.kind != "weighted":
+            return self.kind
+        return f"weighted({self.latency_weight:g}, {self.energy_weight:g})"
+
+
+@dataclass(frozen=True)
+class Payoff:
+    """Nicosanti et al.'s payoff table: the ideal (``T*``, ``E*``) and nadir-ish (``T^N``,
+    ``E^N``) values, and whether all four are proven."""
+
+    latency_s: float
+    energy_j: float
+    latency_nadir_s: float
+    energy_nadir_j: float
+    proven: bool
+
+    def scales(self) -> tuple[float, float]:
+        """The denominators ``T^N - T*`` and ``E^N - E*`` (1 where zero)."""
+        d_t = self.latency_nadir_s - self.latency_s
+        d_e = self.energy_nadir_j - self.energy_j
+        return (d_t if d_t > 0 else 1.0), (d_e if d_e > 0 else 1.0)
+
+
+@dataclass
+class ObjectiveOutput:
+    """The outcome of :func:`optimise`.
+
+    Attributes
+    ----------
+    status
+        ``optimal`` only when every stage was proven.
+    choices
+        The plan (choice per node), or None.
+    objective_weights
+        The weights on (latency, energy, device energy) of the final solve.
+    offset
+        Subtracted from ``weights . cost`` to give the objective's value (weighted only).
+    bound
+        Lower bound on the objective's value, where known.
+    payoff
+        The payoff table (weighted only).
+    stats, message
+        Per stage statistics; why the result is not proven, when it is not.
+    """
+
+    status: Status
+    choices: np.ndarray | None
+    objective_weights: np.ndarray
+    offset: float = 0.0
+    bound: float | None = None
+    payoff: Payoff | None = None
+    stats: dict[str, Any] = field(default_factory=dict)
+    message: str = ""
+
+    def value(self, cost: np.ndarray) -> float:
+        """The objective's value for measures ``cost`` (latency, energy, device energy)."""
+        return float(np.dot(self.objective_weights, cost)) - self.offset
+
+
+def unit(measure: int) -> np.ndarray:
+    """Weights selecting one measure."""
+    weights = np.zeros(3)
+    weights[measure] = 1.0
+    return weights
+
+
+def lexicographic(
+    session: Session,
+    network: Network,
+    first: int,
+    second: int,
+    limits: np.ndarray,
+    deadline: float | None,
+) -> tuple[CoreOutput, CoreOutput | None]:
+    """``min first``, then ``min second`` subject to ``first <= first(plan of stage 1)``.
+
+    Returns both stages' outputs (the second is None when stage 1 has no plan).
+    """
+    stage1 = session.solve(unit(first), limits, deadline)
+    if stage1.choices is None:
+        return stage1, None
+    achieved = network.measure(stage1.choices).cost[first]
+    tightened = np.array(limits, dtype=float)
+    tightened[first] = min(tightened[first], achieved)
+    stage2 = session.solve(unit(second), tightened, deadline)
+    if stage2.choices is None:  # cannot happen unless stage 2 ran out of time
+        stage2 = CoreOutput(Status.FEASIBLE, stage1.choices, None, stage2.stats, stage2.message)
+    return stage1, stage2
+
+
+def _worst(*statuses: Status) -> Status:
+    order = [Status.ERROR, Status.TIME_LIMIT, Status.INFEASIBLE, Status.FEASIBLE, Status.OPTIMAL]
+    return min(statuses, key=order.index)
+
+
+def optimise(
+    session: Session, network: Network, objective: Objective, deadline: float | None
+) -> ObjectiveOutput:
+    """Solves ``objective`` with ``session`` (all stages before ``deadline``)."""
+    no_limits = np.full(3, np.inf)
+    if objective.kind != "weighted":
+        weights = unit(MEASURE_OF[objective.kind])
+        out = session.solve(weights, no_limits, deadline)
+        return ObjectiveOutput(
+            out.status, out.choices, weights, bound=out.bound,
+            stats={"solve": out.stats}, message=out.message,
+        )  # fmt: skip
+
+    fast1, fast2 = lexicographic(session, network, LATENCY, ENERGY, no_limits, deadline)
+    if fast2 is None:
+        return ObjectiveOutput(fast1.status, None, np.zeros(3), stats={"min_latency": fast1.stats},
+                               message=fast1.message)  # fmt: skip
+    lean1, lean2 = lexicographic(session, network, ENERGY, LATENCY, no_limits, deadline)
+    assert lean2 is not None  # feasible, since the first pair found a plan
+    fast = network.measure(fast2.choices).cost  # type: ignore[arg-type]
+    lean = network.measure(lean2.choices).cost  # type: ignore[arg-type]
+    stages = [fast1, fast2, lean1, lean2]
+    proven = all(s.status is Status.OPTIMAL for s in stages)
+    payoff = Payoff(float(fast[LATENCY]), float(lean[ENERGY]), float(lean[LATENCY]),
+                    float(fast[ENERGY]), proven)  # fmt: skip
+    total = objective.latency_weight + objective.energy_weight
+    w_l, w_e = objective.latency_weight / total, objective.energy_weight / total
+    d_t, d_e = payoff.scales()
+    # SPEC §7.3: w_L (T - T*) / (T^N - T*) + w_E (E - E*) / (E^N - E*)
+    weights = np.array([w_l / d_t, w_e / d_e, 0.0])
+    offset = w_l * payoff.latency_s / d_t + w_e * payoff.energy_j / d_e
+    final = session.solve(weights, no_limits, deadline)
+    status = _worst(final.status, *(s.status for s in stages))
+    message = final.message
+    if status is not Status.OPTIMAL and final.choices is not None:
+        if final.status is Status.OPTIMAL:
+            status = Status.FEASIBLE
+            message = "the payoff table is not proven (a single-objective stage was not optimal)"
+        elif final.status is Status.TIME_LIMIT:
+            status = Status.TIME_LIMIT
+    bound = None if final.bound is None else final.bound - offset
+    return ObjectiveOutput(
+        status,
+        final.choices,
+        weights,
+        offset=offset,
+        bound=bound,
+        payoff=payoff,
+        stats={"min_latency": fast1.stats, "min_energy": lean1.stats, "weighted": final.stats},
+        message=message,
+    )
