@@ -30,7 +30,7 @@ needed on ``h``"): ``y[t, h] >= x[l, h]`` for each edge ``(t, l)`` and ``y[t, de
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -143,6 +143,9 @@ class InferenceProblem:
         The accuracy budget (``inf``: none).
     latency_limit_s, device_energy_limit_j
         ``limits`` (``inf``: none).
+    instance
+        The instance this was compiled from, for the independent ``evaluate`` of every solver's
+        plan in :func:`jqodi_opt.solve.solve`; solvers do not read it.
     """
 
     name: str
@@ -188,6 +191,7 @@ class InferenceProblem:
     max_drop: float
     latency_limit_s: float
     device_energy_limit_j: float
+    instance: InferenceInstance | None = field(default=None, repr=False, compare=False)
 
     # ---------------------------------------------------------------------------------------------
     # sizes and small helpers
@@ -336,6 +340,7 @@ def compile_inference(instance: InferenceInstance) -> InferenceProblem:
         max_drop=instance.max_drop,
         latency_limit_s=instance.latency_limit_s,
         device_energy_limit_j=instance.device_energy_limit_j,
+        instance=instance,
     )
 
 
