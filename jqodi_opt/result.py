@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 
 from jqodi_opt.finetune.plan import FORMAT as PLAN_FORMAT
-from jqodi_opt.finetune.plan import Plan
 
 
 class Status(str, Enum):
@@ -74,11 +73,15 @@ class Result:
     status
         See :class:`Status`.
     plan
-        The best plan found (None when none), already checked by ``evaluate``.
+        The best plan found (None when none), already checked by ``evaluate``: a fine-tuning
+        :class:`~jqodi_opt.finetune.plan.Plan` or an inference
+        :class:`~jqodi_opt.inference.plan.InferencePlan` (see ``family``).
     objective
-        Total energy (J) of the plan as recomputed by ``evaluate``.
+        The objective's value for the plan as recomputed by ``evaluate``: total energy (J) for
+        fine-tuning; the instance's objective (latency s, energy J, device energy J or the
+        normalised weighted value) for inference.
     bound
-        Best lower bound on the energy, where the solver has one.
+        Best lower bound on the objective, where the solver has one.
     gap
         ``(objective - bound) / objective`` where both exist.
     build_time_s, solve_time_s
@@ -87,11 +90,13 @@ class Result:
         Solver statistics.
     reasons
         For ``infeasible``: why each candidate fails. Otherwise messages from the solver.
+    family
+        ``"finetune"`` or ``"inference"``: which problem family the plan belongs to.
     """
 
     solver: str
     status: Status
-    plan: Plan | None = None
+    plan: Any = None
     objective: float | None = None
     bound: float | None = None
     gap: float | None = None
@@ -100,6 +105,7 @@ class Result:
     stats: dict[str, Any] = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
     instance_name: str = ""
+    family: str = "finetune"
 
     @property
     def runtime_s(self) -> float:
@@ -111,7 +117,12 @@ class Result:
         return self.plan is not None
 
     def to_plan_document(self) -> dict[str, Any]:
-        """The ``jqodi-plan/1`` document for ``solve --json`` / ``--out`` (SPEC §3.2, §4)."""
+        """The ``jqodi-plan/1`` document for ``solve --json`` / ``--out`` (SPEC §3.2, §4); for an
+        inference result the ``jqodi-inference-plan/1`` document (SPEC §7.5)."""
+        if self.family == "inference":
+            from jqodi_opt.inference.solvers.finish import no_plan_document
+
+            return no_plan_document(self) if self.plan is None else self.plan.to_dict()
         if self.plan is None:
             doc: dict[str, Any] = {
                 "format": PLAN_FORMAT,
@@ -140,6 +151,13 @@ class Result:
         """One line: status, energy, time, solver, runtime."""
         if self.plan is None:
             return f"{self.solver}: {self.status} (no plan) in {self.runtime_s:.3f} s"
+        if self.family == "inference":
+            gap = f", gap {self.gap:.2%}" if self.gap is not None else ""
+            return (
+                f"{self.solver}: {self.status}, {self.plan.objective} {self.objective:.6g}, "
+                f"{self.plan.latency_s:.6g} s, {self.plan.energy_j:.6g} J{gap}, "
+                f"in {self.runtime_s:.3f} s"
+            )
         gap = f", gap {self.gap:.2%}" if self.gap is not None else ""
         return (
             f"{self.solver}: {self.status}, {self.plan.model}@{self.plan.bits}, "

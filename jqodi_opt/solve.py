@@ -97,11 +97,46 @@ SOLVERS: dict[str, SolverInfo] = {
 }
 
 
-def backend(solver: str) -> Callable[..., SolverOutput]:
-    """The backend function of ``solver``, imported on first use."""
-    if solver not in SOLVERS:
-        raise SolverNotFound(f"unknown solver {solver!r}; choose from {', '.join(SOLVERS)}.")
-    info = SOLVERS[solver]
+#: Inference solvers (SPEC §7.4), same :class:`SolverInfo`.
+INFERENCE_SOLVERS: dict[str, SolverInfo] = {
+    "milp": SolverInfo(
+        "jqodi_opt.inference.solvers.milp", "solve_milp", True,
+        "placement x bits x pruning x compression MILP (per-edge flows), solved by HiGHS",
+    ),
+    "cpsat": SolverInfo(
+        "jqodi_opt.inference.solvers.cpsat", "solve_cpsat", True,
+        "the same model in OR-Tools CP-SAT (integer-scaled, plans feasible in floating point)",
+    ),
+    "dp": SolverInfo(
+        "jqodi_opt.inference.solvers.dp", "solve_dp", True,
+        "shortest path / label-setting DP over a chain's layers (refuses a DAG)",
+    ),
+    "exhaustive": SolverInfo(
+        "jqodi_opt.inference.solvers.exhaustive", "solve_exhaustive", True,
+        "every plan of a tiny instance",
+    ),
+}  # fmt: skip
+
+#: The registry of each problem family.
+FAMILIES: dict[str, dict[str, SolverInfo]] = {"finetune": SOLVERS, "inference": INFERENCE_SOLVERS}
+
+
+def family_of(problem: Any) -> str:
+    """``"inference"`` for an :class:`~jqodi_opt.inference.problem.InferenceProblem`, else
+    ``"finetune"``."""
+    from jqodi_opt.inference.problem import InferenceProblem
+
+    return "inference" if isinstance(problem, InferenceProblem) else "finetune"
+
+
+def backend(solver: str, family: str = "finetune") -> Callable[..., Any]:
+    """The backend function of ``solver`` in ``family``'s registry, imported on first use."""
+    registry = FAMILIES[family]
+    if solver not in registry:
+        raise SolverNotFound(
+            f"unknown {family} solver {solver!r}; choose from {', '.join(registry)}."
+        )
+    info = registry[solver]
     module = importlib.import_module(info.module)
     function: Callable[..., SolverOutput] = getattr(module, info.function)
     return function
@@ -120,16 +155,18 @@ def check_options(solver: str, function: Callable[..., Any], options: dict[str, 
 
 
 def solve(
-    problem: Problem, solver: str = "milp", time_limit: float | None = None, **options: Any
+    problem: Any, solver: str = "milp", time_limit: float | None = None, **options: Any
 ) -> Result:
     """Solves ``problem`` with ``solver`` and returns a checked :class:`Result`.
 
     Parameters
     ----------
     problem
-        The compiled problem (:func:`jqodi_opt.finetune.problem.compile_problem`).
+        The compiled problem: fine-tuning (:func:`jqodi_opt.finetune.problem.compile_problem`) or
+        inference (:func:`jqodi_opt.inference.problem.compile_inference`); the solver comes from
+        that family's registry.
     solver
-        A name from :data:`SOLVERS`.
+        A name from :data:`SOLVERS` (fine-tuning) or :data:`INFERENCE_SOLVERS` (inference).
     time_limit
         Wall-clock limit in seconds for the backend (None: no limit).
     **options
@@ -148,10 +185,13 @@ def solve(
     """
     if time_limit is not None and not time_limit > 0:
         raise ValueError(f"time_limit {time_limit} not understood (must be > 0 seconds).")
-    function = backend(solver)
+    family = family_of(problem)
+    function = backend(solver, family)
     check_options(solver, function, options)
     if problem.instance is None:
-        raise ValueError("problem has no instance to check plans against; use compile_problem.")
+        raise ValueError("problem has no instance to check plans against; compile it from one.")
+    if family == "inference":
+        return _solve_inference(problem, solver, function, time_limit, options)
 
     if not problem.candidates:
         return Result(
@@ -171,6 +211,31 @@ def solve(
             instance_name=problem.name,
         )  # fmt: skip
     return finish(problem, solver, output)
+
+
+def _solve_inference(
+    problem: Any,
+    solver: str,
+    function: Callable[..., Any],
+    time_limit: float | None,
+    options: dict[str, Any],
+) -> Result:
+    """Runs an inference backend; its plan goes through ``evaluate_inference``
+    (:func:`jqodi_opt.inference.solvers.finish.finish_inference`)."""
+    from jqodi_opt.inference.solvers.finish import finish_inference
+
+    start = time.perf_counter()
+    try:
+        output = function(problem, time_limit, **options)
+    except (OptionError, SolverRefused):
+        raise
+    except Exception as exc:  # a backend crash is reported, not raised
+        detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        return Result(
+            solver, Status.ERROR, solve_time_s=time.perf_counter() - start, reasons=[detail],
+            instance_name=problem.name, family="inference",
+        )  # fmt: skip
+    return finish_inference(problem, solver, output, INFERENCE_SOLVERS[solver].exact)
 
 
 def finish(problem: Problem, solver: str, output: SolverOutput) -> Result:

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from jqodi_opt.inference.problem import Assignment
 from jqodi_opt.result import Status
 
 
@@ -69,3 +70,47 @@ def remaining(deadline: float | None) -> float | None:
 def expired(deadline: float | None) -> bool:
     """Whether ``deadline`` has passed."""
     return deadline is not None and time.perf_counter() >= deadline
+
+
+@dataclass
+class InferenceOutput:
+    """What an inference backend hands back to :func:`jqodi_opt.solve.solve`.
+
+    Attributes
+    ----------
+    status
+        ``optimal`` only with a proof.
+    assignment
+        The plan in index form, or None.
+    objective_weights, offset
+        The instance's objective as ``weights . (latency, energy, device energy) - offset``
+        (``offset`` is 0 except for the normalised ``weighted`` objective).
+    bound
+        Lower bound on the objective's value, where the backend has one.
+    cost
+        The backend's own pricing of its plan (latency, energy, device energy), compared with
+        ``evaluate``'s.
+    payoff
+        The payoff table of the ``weighted`` objective (``T*``, ``E*``, ``T^N``, ``E^N``).
+    build_time_s, solve_time_s
+        Time to build the model (network, formulation) and to solve it.
+    stats
+        Backend statistics.
+    message
+        Why there is no plan or no proof.
+    reasons
+        For ``infeasible`` from a restriction (a baseline): why.
+    """
+
+    status: Status
+    assignment: Assignment | None = None
+    objective_weights: np.ndarray = field(default_factory=lambda: np.zeros(3))
+    offset: float = 0.0
+    bound: float | None = None
+    cost: np.ndarray | None = None
+    payoff: dict[str, float] | None = None
+    build_time_s: float = 0.0
+    solve_time_s: float = 0.0
+    stats: dict[str, Any] = field(default_factory=dict)
+    message: str = ""
+    reasons: list[str] = field(default_factory=list)

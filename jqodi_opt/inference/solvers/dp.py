@@ -34,9 +34,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from jqodi_opt.exceptions import SolverRefused
-from jqodi_opt.inference.solvers.core import CoreOutput, expired
-from jqodi_opt.inference.solvers.network import LIMIT_TOLERANCE, Network
+from jqodi_opt.exceptions import OptionError, SolverRefused
+from jqodi_opt.inference.problem import DROP_TOLERANCE, LIMIT_TOLERANCE, InferenceProblem
+from jqodi_opt.inference.solvers.core import CoreOutput, InferenceOutput, expired
+from jqodi_opt.inference.solvers.exact import solve_exact
+from jqodi_opt.inference.solvers.network import Network
 from jqodi_opt.result import Status
 
 #: Default cap on the labels one node may hold in the label-setting DP.
@@ -123,11 +125,16 @@ class DpSession:
             if np.isfinite(limits[m]):
                 out.append(("cost", m, float(limits[m]) * (1 + LIMIT_TOLERANCE)))
         for k in self.memory_servers:
-            out.append(("memory", int(k), float(self.network.memory_limit_bytes[k])
-                        * (1 + LIMIT_TOLERANCE)))  # fmt: skip
+            out.append(
+                (
+                    "memory",
+                    int(k),
+                    float(self.network.memory_limit_bytes[k]) * (1 + LIMIT_TOLERANCE),
+                )
+            )
         if self.use_budget:
             assert self.network.max_drop is not None
-            limit = self.network.max_drop + abs(self.network.max_drop) * LIMIT_TOLERANCE + 1e-15
+            limit = self.network.max_drop * (1 + LIMIT_TOLERANCE) + DROP_TOLERANCE
             out.append(("drop", 0, limit))
         return out
 
@@ -241,8 +248,11 @@ class DpSession:
         most = len(keep)
         for v in range(1, len(nodes)):
             if expired(deadline):
-                return CoreOutput(Status.TIME_LIMIT, stats={"labels": most},
-                                  message="time limit in the label-setting DP")  # fmt: skip
+                return CoreOutput(
+                    Status.TIME_LIMIT,
+                    stats={"labels": most},
+                    message="time limit in the label-setting DP",
+                )
             node = nodes[v]
             # send to the server of node v's choice: labels x choices
             sv = send_value[v - 1][state][:, node.server]  # (labels, choices)
@@ -345,3 +355,17 @@ def _nondominated(res: np.ndarray) -> np.ndarray:
         kept_res = np.vstack([kept_res, res[i]])
     return np.array(kept, dtype=np.int64)
 
+
+def solve_dp(
+    problem: InferenceProblem, time_limit: float | None = None, *, max_labels: int = MAX_LABELS
+) -> InferenceOutput:
+    """Solves the instance's objective on a chain by dynamic programming (module docstring).
+
+    Raises
+    ------
+    SolverRefused
+        For a DAG, or an accuracy budget that can bind and has interaction terms.
+    """
+    if max_labels < 1:
+        raise OptionError(f"max_labels {max_labels} not understood (>= 1).")
+    return solve_exact(problem, time_limit, lambda net: DpSession(net, max_labels=max_labels))

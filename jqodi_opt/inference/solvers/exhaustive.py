@@ -14,8 +14,10 @@ import time
 
 import numpy as np
 
-from jqodi_opt.exceptions import SolverRefused
-from jqodi_opt.inference.solvers.core import CoreOutput, expired
+from jqodi_opt.exceptions import OptionError, SolverRefused
+from jqodi_opt.inference.problem import InferenceProblem
+from jqodi_opt.inference.solvers.core import CoreOutput, InferenceOutput, expired
+from jqodi_opt.inference.solvers.exact import solve_exact
 from jqodi_opt.inference.solvers.network import Network, objective_value
 from jqodi_opt.result import Status
 
@@ -66,8 +68,13 @@ class ExhaustiveSession:
         for first in range(0, total, BLOCK):
             if expired(deadline):
                 status = Status.TIME_LIMIT
-                return CoreOutput(status, best_plan, None, {"plans": first},
-                                  "time limit before every plan was priced")  # fmt: skip
+                return CoreOutput(
+                    status,
+                    best_plan,
+                    None,
+                    {"plans": first},
+                    "time limit before every plan was priced",
+                )
             choices = self._block(first, min(BLOCK, total - first))
             measures = net.measure(choices)
             ok = capped.feasible(measures)
@@ -81,3 +88,18 @@ class ExhaustiveSession:
         if best_plan is None:
             return CoreOutput(Status.INFEASIBLE, stats=stats)
         return CoreOutput(Status.OPTIMAL, best_plan, bound=best_value, stats=stats)
+
+
+def solve_exhaustive(
+    problem: InferenceProblem, time_limit: float | None = None, *, max_plans: int = MAX_PLANS
+) -> InferenceOutput:
+    """Solves the instance's objective by pricing every plan.
+
+    Raises
+    ------
+    SolverRefused
+        Above ``max_plans`` plans.
+    """
+    if max_plans < 1:
+        raise OptionError(f"max_plans {max_plans} not understood (>= 1).")
+    return solve_exact(problem, time_limit, lambda net: ExhaustiveSession(net, max_plans=max_plans))

@@ -48,6 +48,7 @@ The program is assembled with numpy (a 1,852-layer chain on 6 servers in well un
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -139,8 +140,15 @@ class _Assembler:
         self.row_lower.append(lower)
         self.row_upper.append(upper)
 
-    def block(self, local: np.ndarray, cols: np.ndarray, vals: np.ndarray, count: int,
-              lower: float, upper: float) -> None:  # fmt: skip
+    def block(
+        self,
+        local: np.ndarray,
+        cols: np.ndarray,
+        vals: np.ndarray,
+        count: int,
+        lower: float,
+        upper: float,
+    ) -> None:
         """``count`` rows at once: entry ``i`` goes to the block's row ``local[i]``."""
         first = len(self.row_lower)
         self.rows.append(first + np.asarray(local, dtype=np.int64))
@@ -251,12 +259,23 @@ def build_program(network: Network) -> LinearProgram:
         us, hs = np.nonzero(table >= 0)
         f = table[us, hs]
         # sum_h f[e, u, h] = X[v, u], one row per state u
-        asm.block(np.r_[us, node.state], np.r_[f, x[v]],
-                  np.r_[np.ones(len(f)), -np.ones(node.num_choices)], node.num_states, 0, 0)
+        asm.block(
+            np.r_[us, node.state],
+            np.r_[f, x[v]],
+            np.r_[np.ones(len(f)), -np.ones(node.num_choices)],
+            node.num_states,
+            0,
+            0,
+        )
         # sum_u f[e, u, h] = Y[w, h], one row per server h
-        asm.block(np.r_[hs, consumer.server], np.r_[f, x[w]],
-                  np.r_[np.ones(len(f)), -np.ones(consumer.num_choices)], network.num_servers,
-                  0, 0)  # fmt: skip
+        asm.block(
+            np.r_[hs, consumer.server],
+            np.r_[f, x[w]],
+            np.r_[np.ones(len(f)), -np.ones(consumer.num_choices)],
+            network.num_servers,
+            0,
+            0,
+        )
     if multi:
         asm.name_rows("send_link")
     s_of = {key: col for key, col in zip(multi, s_cols, strict=True)} if multi else {}
@@ -273,16 +292,15 @@ def build_program(network: Network) -> LinearProgram:
 
     asm.name_rows("measure")
     for i in range(3):  # SPEC §7.1: measure_i = sum choice costs + sum send costs
-        cols = [np.array([measure[i]])]
-        vals = [np.array([-1.0])]
+        row_cols = [np.array([measure[i]])]
+        row_vals = [np.array([-1.0])]
         for v, node in enumerate(nodes):
-            cost = node.choice_costs()[:, i] / units[i]
-            cols.append(x[v])
-            vals.append(cost)
-        for v, (us, hs, carried) in enumerate(sends):
-            cols.append(carried)
-            vals.append(nodes[v].send_costs()[us, hs, i] / units[i])
-        asm.row(np.concatenate(cols), np.concatenate(vals), 0.0, 0.0)
+            row_cols.append(x[v])
+            row_vals.append(node.choice_costs()[:, i] / units[i])
+        for v, (us, hs, columns) in enumerate(sends):
+            row_cols.append(columns)
+            row_vals.append(nodes[v].send_costs()[us, hs, i] / units[i])
+        asm.row(np.concatenate(row_cols), np.concatenate(row_vals), 0.0, 0.0)
 
     binding = np.flatnonzero(network.memory_binds())
     if len(binding):
@@ -290,9 +308,7 @@ def build_program(network: Network) -> LinearProgram:
     for k in binding:
         limit = float(network.memory_limit_bytes[k])
         cols = np.concatenate([x[v][node.server == k] for v, node in enumerate(nodes)])
-        vals = np.concatenate(
-            [node.memory_bytes[node.server == k] / limit for node in nodes]
-        )
+        vals = np.concatenate([node.memory_bytes[node.server == k] / limit for node in nodes])
         asm.row(cols, vals, -inf, 1.0)
 
     if network.budget_binds():
@@ -300,8 +316,12 @@ def build_program(network: Network) -> LinearProgram:
     return asm.pack(x, measure, units)
 
 
-def _accuracy(network: Network, asm: _Assembler, x: list[np.ndarray],
-              sends: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> None:  # fmt: skip
+def _accuracy(
+    network: Network,
+    asm: _Assembler,
+    x: list[np.ndarray],
+    sends: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+) -> None:
     """The accuracy budget with its interactions linearised (module docstring)."""
     assert network.max_drop is not None
     nodes = network.nodes
@@ -339,15 +359,16 @@ def _accuracy(network: Network, asm: _Assembler, x: list[np.ndarray],
             asm.row(np.r_[z, a_s], np.r_[1.0, -np.ones(len(a_s))], -inf, 0.0)
             asm.row(np.r_[z, a_t], np.r_[1.0, -np.ones(len(a_t))], -inf, 0.0)
     budget = network.max_drop if network.max_drop > 0 else 1.0
-    cols = [a for a in active] + [z_cols]
-    vals = [np.full(len(a), term.drop / budget) for a, term in zip(active, network.terms,
-                                                                    strict=True)]  # fmt: skip
-    vals.append(np.array([w / budget for _, _, w in network.interactions]))
+    row_cols = [*active, z_cols]
+    row_vals = [
+        np.full(len(a), term.drop / budget) for a, term in zip(active, network.terms, strict=True)
+    ]
+    row_vals.append(np.array([w / budget for _, _, w in network.interactions]))
     asm.name_rows("accuracy")
-    asm.row(np.concatenate(cols), np.concatenate(vals), -inf, network.max_drop / budget)
+    asm.row(np.concatenate(row_cols), np.concatenate(row_vals), -inf, network.max_drop / budget)
 
 
-def to_pyomo(program: LinearProgram, weights: np.ndarray | None = None):  # type: ignore[no-untyped-def]
+def to_pyomo(program: LinearProgram, weights: np.ndarray | None = None) -> Any:
     """The program as a Pyomo ``ConcreteModel``: ``col[i]`` variables, ``row[r]`` constraints and
     the objective ``weights . measure`` (default: latency)."""
     import pyomo.environ as pyo
@@ -363,18 +384,21 @@ def to_pyomo(program: LinearProgram, weights: np.ndarray | None = None):  # type
         ),
     )
 
-    def row(_: object, r: int):  # type: ignore[no-untyped-def]
+    def row(_: object, r: int) -> Any:
         lo, hi = program.start[r], program.start[r + 1]
-        body = sum(float(v) * m.col[int(c)] for c, v in zip(program.index[lo:hi],
-                                                                program.value[lo:hi]))  # fmt: skip
+        pairs = zip(program.index[lo:hi], program.value[lo:hi], strict=True)
+        body = sum(float(v) * m.col[int(c)] for c, v in pairs)
         lower = None if np.isinf(program.row_lower[r]) else float(program.row_lower[r])
         upper = None if np.isinf(program.row_upper[r]) else float(program.row_upper[r])
         return (lower, body, upper)
 
     m.row = pyo.Constraint(range(program.num_rows), rule=row)
     m.objective = pyo.Objective(
-        expr=sum(float(w * u) * m.col[int(c)] for w, u, c in
-                 zip(weights, program.units, program.measure) if w),  # fmt: skip
+        expr=sum(
+            float(w * u) * m.col[int(c)]
+            for w, u, c in zip(weights, program.units, program.measure, strict=True)
+            if w
+        ),
         sense=pyo.minimize,
     )
     return m

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from jqodi_opt.exceptions import OptionError
 from jqodi_opt.finetune.problem import OPTIMALITY_GAP
 from jqodi_opt.finetune.solvers.milp import (
     FEASIBILITY_TOLERANCE,
@@ -33,7 +34,9 @@ from jqodi_opt.finetune.solvers.milp import (
     new_highs,
     translate_status,
 )
-from jqodi_opt.inference.solvers.core import CoreOutput, remaining
+from jqodi_opt.inference.problem import InferenceProblem
+from jqodi_opt.inference.solvers.core import CoreOutput, InferenceOutput, remaining
+from jqodi_opt.inference.solvers.exact import solve_exact
 from jqodi_opt.inference.solvers.formulation import LinearProgram, build_program
 from jqodi_opt.inference.solvers.network import Network
 from jqodi_opt.result import Status
@@ -82,8 +85,14 @@ class MilpSession:
         Solve the LP relaxation first and stop there when it is integral (default True).
     """
 
-    def __init__(self, network: Network, *, threads: int | None = None, display: bool = False,
-                 lp_first: bool = True) -> None:  # fmt: skip
+    def __init__(
+        self,
+        network: Network,
+        *,
+        threads: int | None = None,
+        display: bool = False,
+        lp_first: bool = True,
+    ) -> None:
         import highspy
 
         start = time.perf_counter()
@@ -103,8 +112,11 @@ class MilpSession:
         highs.setOptionValue("presolve_rule_off", PRESOLVE_RULES_OFF)
         self.integer_cols = np.flatnonzero(self.program.integer).astype(np.int32)
         self.build_time_s = time.perf_counter() - start
-        self.size = {"variables": highs.getNumCol(), "constraints": highs.getNumRow(),
-                     "nonzeros": highs.getNumNz()}  # fmt: skip
+        self.size = {
+            "variables": highs.getNumCol(),
+            "constraints": highs.getNumRow(),
+            "nonzeros": highs.getNumNz(),
+        }
 
     def _set_integrality(self, integer: bool) -> None:
         import highspy
@@ -141,8 +153,11 @@ class MilpSession:
         info = highs.getInfo()
         native = highs.getModelStatus().name
         status = translate_status(native)
-        stats.update(native_status=native, nodes=int(info.mip_node_count),
-                     seconds=time.perf_counter() - start)  # fmt: skip
+        stats.update(
+            native_status=native,
+            nodes=int(info.mip_node_count),
+            seconds=time.perf_counter() - start,
+        )
         has_solution = info.primal_solution_status == 2 and status is not Status.INFEASIBLE
         bound = None
         if math.isfinite(info.mip_dual_bound):
@@ -179,3 +194,36 @@ class MilpSession:
             return CoreOutput(Status.OPTIMAL, self._choices(values), value, stats)
         stats["relaxation_bound"] = float(highs.getInfo().objective_function_value)
         return None
+
+
+def solve_milp(
+    problem: InferenceProblem,
+    time_limit: float | None = None,
+    *,
+    num_workers: int | None = None,
+    display: bool = False,
+    lp_first: bool = True,
+) -> InferenceOutput:
+    """Solves the instance's objective with the MILP and HiGHS.
+
+    Parameters
+    ----------
+    problem
+        The compiled problem.
+    time_limit
+        Wall-clock seconds for every stage together (None: none); a time limit returns the best
+        plan so far with ``time_limit``.
+    num_workers
+        HiGHS threads (None: HiGHS's default).
+    display
+        Print HiGHS's log.
+    lp_first
+        Try the LP relaxation first (see the module docstring).
+    """
+    if num_workers is not None and num_workers < 1:
+        raise OptionError(f"num_workers {num_workers} not understood (>= 1).")
+    return solve_exact(
+        problem,
+        time_limit,
+        lambda net: MilpSession(net, threads=num_workers, display=display, lp_first=lp_first),
+    )

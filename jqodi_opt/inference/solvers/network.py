@@ -1,11 +1,11 @@
 """The choice network every exact inference solver reads (SPEC §7.1–7.3), in numbers only.
 
-A plan chooses, for every **node** — node 0 is the model's input tensor, nodes ``1..n`` the layers
-in topological order — one **choice** ``(server, bits, pruning, compression)``: where the layer
-runs, at which bit-width and pruning ratio, and the compression ratio of its output tensor should
-that tensor be sent. The input node's choices differ only in compression (it lives on the device
-at 32 bits). A choice fixes the node's **tensor state** ``u = (server, bits, compression)``: all a
-consumer needs to know to price receiving the tensor.
+A plan chooses, for every **node** — node ``t`` is the producer of the problem's tensor ``t``:
+node 0 the model's input, node ``i + 1`` layer ``i`` — one **choice** ``(server, bits, pruning,
+compression)``: where the layer runs, at which bit-width and pruning ratio, and the compression
+ratio of its output tensor should that tensor be sent. The input node's choices differ only in
+compression (it lives on the device at 32 bits). A choice fixes the node's **tensor state**
+``u = (server, bits, compression)``: all a consumer needs to know to price receiving the tensor.
 
 Costs (SPEC §7.1), all additive because execution is sequential:
 
@@ -13,10 +13,11 @@ Costs (SPEC §7.1), all additive because execution is sequential:
   occupies ``memory_bytes[j]`` on its server:
   ``tau = flops (1 - r) / (speed_k speedup_k(b))``, ``energy = power_k tau``,
   ``memory = 4 params (b / 32) (1 - r)``;
-- the tensor of ``v`` in state ``u`` is **sent** from ``server(u)`` to every distinct server ``h !=
-  server(u)`` that hosts one of its consumers, or that is the device when ``v`` is a model output and
-  outputs return: ``bits = 8 output_bytes (b / 32) c``, time ``bits / rate + latency``, energy
-  ``bits * energy_per_bit`` (``send_time_s[u, h]`` etc.; ``inf`` where no link joins them).
+- the tensor of ``v`` in state ``u`` is **sent** from ``server(u)`` to every distinct server
+  ``h != server(u)`` that hosts one of its consumers, or that is the device when ``v`` is a model
+  output and outputs return: ``bits = 8 output_bytes (b / 32) c``, time
+  ``bits / rate + latency``, energy ``bits * energy_per_bit`` (``send_time_s[u, h]`` etc.;
+  ``inf`` where no link joins them).
 
 Accuracy terms (SPEC §7.2) are indicator functions: a *choice* term is active when the node's choice
 is in its mask (``{layer, bits}``, ``{layer, pruning}``); a *sent* term when the node's tensor state
@@ -36,13 +37,17 @@ from typing import Literal
 
 import numpy as np
 
+from jqodi_opt.inference.accuracy import KIND_BITS, KIND_PRUNING
+from jqodi_opt.inference.problem import (
+    DROP_TOLERANCE,
+    LIMIT_TOLERANCE,
+    Assignment,
+    InferenceProblem,
+)
+
 #: Indices of the three additive measures in a cost vector.
 LATENCY, ENERGY, DEVICE_ENERGY = 0, 1, 2
 MEASURES = ("latency_s", "energy_j", "device_energy_j")
-
-#: Relative slack on every limit (latency, energy, device energy, memory, accuracy budget): a plan
-#: may exceed a limit by this fraction of it (floating-point sums in another order).
-LIMIT_TOLERANCE = 1e-9
 
 
 @dataclass(frozen=True)
@@ -59,14 +64,15 @@ class Node:
         True when this node's output is sent back to the device (a model output with
         ``return_output``).
     server, bits, pruning, compression
-        Per choice: its server index, bit-width, pruning ratio and output compression ratio.
+        Per choice: its server and the indices of its bit-width, pruning ratio and output
+        compression ratio in the problem's ``bits``, ``pruning`` and ``compression`` arrays.
     state
         Per choice: the index of its tensor state.
     time_s, energy_j, device_energy_j, memory_bytes
         Per choice: compute time, compute energy, compute energy on the device (0 elsewhere) and
         weight memory on its server.
     state_server, state_bits, state_compression
-        Per tensor state ``u``: where the tensor is, its bit-width and its compression ratio.
+        Per tensor state ``u``: where the tensor is, its bit-width and compression (indices).
     send_time_s, send_energy_j, send_device_energy_j
         ``(states, servers)``: cost of sending the tensor in state ``u`` to server ``h`` (``inf``
         time where no link joins them; 0 for ``h = server(u)``, which is no send).
@@ -262,27 +268,8 @@ class Network:
         ok &= np.all(measures.cost <= self.limits * slack, axis=1)
         ok &= np.all(measures.memory <= self.memory_limit_bytes * slack, axis=1)
         if self.max_drop is not None:
-            ok &= measures.drop <= self.max_drop + abs(self.max_drop) * LIMIT_TOLERANCE + 1e-15
+            ok &= measures.drop <= self.max_drop * (1 + LIMIT_TOLERANCE) + DROP_TOLERANCE
         return ok
-
-    def canonical(self, choices: np.ndarray) -> np.ndarray:
-        """The same plan with every unsent tensor at its least compression (largest ratio, i.e.
-        1 when allowed): a tensor that stays local is never compressed (SPEC §7), and this keeps
-        every cost and active term."""
-        choices = np.array(choices, dtype=np.int64)
-        sent = self.measure(choices).sent
-        for v, node in enumerate(self.nodes):
-            if sent[v]:
-                continue
-            j = choices[v]
-            same = (
-                (node.server == node.server[j])
-                & (node.bits == node.bits[j])
-                & (node.pruning == node.pruning[j])
-            )
-            candidates = np.flatnonzero(same)
-            choices[v] = candidates[np.argmax(node.compression[candidates])]
-        return choices
 
 
 @dataclass(frozen=True)
@@ -318,160 +305,168 @@ def objective_value(cost: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 
 # -------------------------------------------------------------------------------------------------
-# building
+# from the compiled problem
 
 
-@dataclass(frozen=True)
-class Layout:
-    """Plain arrays a :class:`Network` is built from (what a compiled problem knows).
+def build_network(problem: InferenceProblem) -> Network:
+    """The :class:`Network` of a compiled problem: every node's choices, tensor states and costs,
+    read from the problem's cost arrays (SPEC §7.1 is computed once, in
+    :mod:`jqodi_opt.inference.costs`). Node ``t`` is tensor ``t`` of the problem (its producer).
 
-    Attributes
-    ----------
-    name
-        Instance name.
-    server_names, device
-        Servers and the device's index.
-    speed_flops, power_w, memory_bytes
-        Per server.
-    speedup
-        Per server: ``{bits: factor}`` (missing: 1).
-    rate_bps, link_latency_s, energy_per_bit
-        ``(servers, servers)``; ``rate_bps`` 0 where no link joins two servers.
-    layer_names, flops, params, output_bytes
-        Per layer, in topological order.
-    inputs
-        Per layer: the node indices it consumes (0 = the model's input, ``i + 1`` = layer ``i``).
-    input_bytes
-        Size of the model's input tensor (FP32).
-    outputs_return
-        Per layer: whether its output is sent back to the device.
-    bits, pruning, compression
-        The instance's sets; ``quantizable[i]`` / ``prunable[i]`` say whether layer ``i`` may take
-        the non-default ones (the default bit-width is 32, the default pruning 0).
-    limits, max_drop
-        As in :class:`Network`.
-    terms
-        ``(kind, node, value, drop)`` with kind ``"bits"``, ``"pruning"`` or ``"compression"``.
-    interactions
-        ``(s, t, drop)``.
+    A tensor that no layer consumes and that does not return is never sent, so its producer gets
+    only one compression choice (the largest ratio).
     """
-
-    name: str
-    server_names: tuple[str, ...]
-    device: int
-    speed_flops: np.ndarray
-    power_w: np.ndarray
-    memory_bytes: np.ndarray
-    speedup: tuple[dict[int, float], ...]
-    rate_bps: np.ndarray
-    link_latency_s: np.ndarray
-    energy_per_bit: np.ndarray
-    layer_names: tuple[str, ...]
-    flops: np.ndarray
-    params: np.ndarray
-    output_bytes: np.ndarray
-    inputs: tuple[tuple[int, ...], ...]
-    input_bytes: float
-    outputs_return: np.ndarray
-    bits: tuple[int, ...]
-    pruning: tuple[float, ...]
-    compression: tuple[float, ...]
-    quantizable: np.ndarray
-    prunable: np.ndarray
-    limits: np.ndarray
-    max_drop: float | None
-    terms: tuple[tuple[str, int, float, float], ...]
-    interactions: tuple[tuple[int, int, float], ...]
-
-
-def _send_tables(
-    layout: Layout, state_server: np.ndarray, state_bits: np.ndarray, state_comp: np.ndarray,
-    tensor_bytes: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
-    """SPEC §7.1: ``bits = 8 output_bytes (b / 32) c``; time ``bits / rate + latency``; energy
-    ``bits * energy_per_bit``; device energy when sent from the device."""
-    num = len(layout.server_names)
-    size_bits = 8.0 * tensor_bytes * (state_bits / 32.0) * state_comp  # (U,)
-    rate = layout.rate_bps[state_server]  # (U, S)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        time = np.where(rate > 0, size_bits[:, None] / rate + layout.link_latency_s[state_server],
-                        np.inf)  # fmt: skip
-    energy = np.where(rate > 0, size_bits[:, None] * layout.energy_per_bit[state_server], 0.0)
-    own = state_server[:, None] == np.arange(num)[None, :]
-    time = np.where(own, 0.0, time)
-    energy = np.where(own, 0.0, energy)
-    device = np.where((state_server == layout.device)[:, None], energy, 0.0)
-    return time, energy, device
-
-
-def build_network(layout: Layout) -> Network:
-    """The :class:`Network` of a layout: every node's choices, tensor states and costs."""
-    num_servers = len(layout.server_names)
-    comp = np.asarray(layout.compression, dtype=float)
-    consumers: list[list[int]] = [[] for _ in range(len(layout.layer_names) + 1)]
-    for i, sources in enumerate(layout.inputs):
-        for source in sources:
-            consumers[source].append(i + 1)
-
+    num_servers = problem.num_servers
+    device = problem.device
+    servers = np.arange(num_servers)
     nodes: list[Node] = []
-    # node 0: the input tensor, on the device at 32 bits; only its compression is chosen
-    st_server = np.full(len(comp), layout.device)
-    st_bits = np.full(len(comp), 32)
-    time, energy, device = _send_tables(layout, st_server, st_bits, comp, layout.input_bytes)
-    zeros = np.zeros(len(comp))
-    nodes.append(
-        Node("input", tuple(consumers[0]), False, st_server.copy(), st_bits.copy(), zeros.copy(),
-             comp.copy(), np.arange(len(comp)), zeros.copy(), zeros.copy(), zeros.copy(),
-             zeros.copy(), st_server, st_bits, comp.copy(), time, energy, device)
-    )  # fmt: skip
-    for i, name in enumerate(layout.layer_names):
-        bits = layout.bits if layout.quantizable[i] else (32,)
-        ratios = layout.pruning if layout.prunable[i] else (0.0,)
-        states = [(k, b, c) for k in range(num_servers) for b in bits for c in comp]
-        state_index = {s: u for u, s in enumerate(states)}
-        rows = [(k, b, r, c) for k in range(num_servers) for b in bits for r in ratios for c in comp]
-        server = np.array([row[0] for row in rows], dtype=np.int64)
-        bit = np.array([row[1] for row in rows], dtype=np.int64)
-        prune = np.array([row[2] for row in rows], dtype=float)
-        compress = np.array([row[3] for row in rows], dtype=float)
-        speedup = np.array([layout.speedup[k].get(int(b), 1.0) for k, b in zip(server, bit)])
-        tau = layout.flops[i] * (1 - prune) / (layout.speed_flops[server] * speedup)  # §7.1
-        energy_c = layout.power_w[server] * tau
-        memory = 4.0 * layout.params[i] * (bit / 32.0) * (1 - prune)
-        st = np.array([state_index[(k, b, c)] for k, b, _, c in rows], dtype=np.int64)
-        s_server = np.array([s[0] for s in states], dtype=np.int64)
-        s_bits = np.array([s[1] for s in states], dtype=np.int64)
-        s_comp = np.array([s[2] for s in states], dtype=float)
-        time, energy, device = _send_tables(layout, s_server, s_bits, s_comp,
-                                            float(layout.output_bytes[i]))  # fmt: skip
-        nodes.append(
-            Node(name, tuple(consumers[i + 1]), bool(layout.outputs_return[i]), server, bit, prune,
-                 compress, st, tau, energy_c, np.where(server == layout.device, energy_c, 0.0),
-                 memory, s_server, s_bits, s_comp, time, energy, device)
-        )  # fmt: skip
-
-    terms = []
-    for kind, v, value, drop in layout.terms:
-        node = nodes[v]
-        if kind == "bits":
-            terms.append(Term(v, "choice", node.bits == value, drop, f"{node.name}@{value}b"))
-        elif kind == "pruning":
-            mask = np.isclose(node.pruning, value)
-            terms.append(Term(v, "choice", mask, drop, f"{node.name} pruned {value:g}"))
+    for t in range(problem.num_tensors):
+        consumers = tuple(int(i) + 1 for i in problem.tensor_consumers[t])
+        returns = bool(problem.tensor_returns[t])
+        comp = np.flatnonzero(problem.tensor_compression_allowed[t])
+        if not consumers and not returns:
+            comp = comp[-1:]
+        if t == 0:
+            ks, bs, rs = np.array([device]), np.array([problem.bits32]), np.array([0])
         else:
-            mask = np.isclose(node.state_compression, value)
-            terms.append(Term(v, "sent", mask, drop, f"{node.name} compressed {value:g}"))
-    chain = all(inp == (i,) for i, inp in enumerate(layout.inputs))
-    chain = chain and not any(layout.outputs_return[:-1])
+            i = t - 1
+            ks = servers
+            bs = np.flatnonzero(problem.layer_bits_allowed[i])
+            rs = np.flatnonzero(problem.layer_pruning_allowed[i])
+        grid = np.array(np.meshgrid(ks, bs, rs, comp, indexing="ij")).reshape(4, -1)
+        server, bits, pruning, compression = grid
+        states = np.array(np.meshgrid(ks, bs, comp, indexing="ij")).reshape(3, -1)
+        state_of = {(int(k), int(b), int(c)): u for u, (k, b, c) in enumerate(states.T)}
+        state = np.array(
+            [
+                state_of[(int(k), int(b), int(c))]
+                for k, b, c in zip(server, bits, compression, strict=True)
+            ]
+        )
+        if t == 0:
+            zeros = np.zeros(len(server))
+            time_s, energy_j, memory = zeros, zeros, zeros
+        else:
+            time_s = problem.compute_time_s[t - 1, server, bits, pruning]
+            energy_j = problem.compute_energy_j[t - 1, server, bits, pruning]
+            memory = problem.memory_bytes[t - 1, bits, pruning]
+        s_server, s_bits, s_comp = states
+        # (states, servers): send_time_s[t, k, h, b, c]
+        send_time = problem.send_time_s[
+            t, s_server[:, None], servers[None, :], s_bits[:, None], s_comp[:, None]
+        ]
+        send_energy = problem.send_energy_j[
+            t, s_server[:, None], servers[None, :], s_bits[:, None], s_comp[:, None]
+        ]
+        own = s_server[:, None] == servers[None, :]
+        send_time = np.where(own, 0.0, send_time)
+        send_energy = np.where(own | ~np.isfinite(send_time), 0.0, send_energy)
+        nodes.append(
+            Node(
+                name=problem.tensors[t],
+                consumers=consumers,
+                returns=returns,
+                server=server,
+                bits=bits,
+                pruning=pruning,
+                compression=compression,
+                state=state,
+                time_s=time_s,
+                energy_j=energy_j,
+                device_energy_j=np.where(server == device, energy_j, 0.0),
+                memory_bytes=memory,
+                state_server=s_server,
+                state_bits=s_bits,
+                state_compression=s_comp,
+                send_time_s=send_time,
+                send_energy_j=send_energy,
+                send_device_energy_j=np.where((s_server == device)[:, None], send_energy, 0.0),
+            )
+        )
+
+    acc = problem.accuracy
+    terms = []
+    for kind, target, choice, drop in zip(acc.kind, acc.target, acc.choice, acc.drop, strict=True):
+        if kind == KIND_BITS:
+            node = nodes[target + 1]
+            terms.append(
+                Term(
+                    int(target) + 1,
+                    "choice",
+                    node.bits == choice,
+                    float(drop),
+                    f"{node.name} at {problem.bits[choice]} bits",
+                )
+            )
+        elif kind == KIND_PRUNING:
+            node = nodes[target + 1]
+            terms.append(
+                Term(
+                    int(target) + 1,
+                    "choice",
+                    node.pruning == choice,
+                    float(drop),
+                    f"{node.name} pruned {problem.pruning[choice]:g}",
+                )
+            )
+        else:
+            node = nodes[target]
+            terms.append(
+                Term(
+                    int(target),
+                    "sent",
+                    node.state_compression == choice,
+                    float(drop),
+                    f"{node.name} compressed {problem.compression[choice]:g}",
+                )
+            )
+    interactions = tuple(
+        (int(a), int(b), float(w)) for (a, b), w in zip(acc.pairs, acc.pair_drop, strict=True)
+    )
+    chain = bool(problem.is_chain) and not problem.tensor_returns[:-1].any()
     return Network(
-        name=layout.name,
-        server_names=layout.server_names,
-        device=layout.device,
+        name=problem.name,
+        server_names=tuple(problem.servers),
+        device=device,
         nodes=tuple(nodes),
-        memory_limit_bytes=np.asarray(layout.memory_bytes, dtype=float),
-        limits=np.asarray(layout.limits, dtype=float),
-        max_drop=layout.max_drop,
+        memory_limit_bytes=np.asarray(problem.server_memory_bytes, dtype=float),
+        limits=np.array([problem.latency_limit_s, np.inf, problem.device_energy_limit_j]),
+        max_drop=float(problem.max_drop) if np.isfinite(problem.max_drop) else None,
         terms=tuple(terms),
-        interactions=tuple(layout.interactions),
+        interactions=interactions,
         chain=chain,
     )
+
+
+def to_assignment(network: Network, choices: np.ndarray) -> Assignment:
+    """The problem's :class:`~jqodi_opt.inference.problem.Assignment` of a plan given as one
+    choice per node."""
+    nodes = network.nodes
+    layers = range(1, len(nodes))
+    return Assignment(
+        server=np.array([nodes[v].server[choices[v]] for v in layers], dtype=np.int64),
+        bits=np.array([nodes[v].bits[choices[v]] for v in layers], dtype=np.int64),
+        pruning=np.array([nodes[v].pruning[choices[v]] for v in layers], dtype=np.int64),
+        compression=np.array(
+            [node.compression[choices[v]] for v, node in enumerate(nodes)], dtype=np.int64
+        ),
+    )
+
+
+def from_assignment(network: Network, assignment: Assignment) -> np.ndarray:
+    """One choice per node for an assignment (an unsent tensor's compression may be any; the
+    nearest available choice is taken)."""
+    choices = np.zeros(len(network.nodes), dtype=np.int64)
+    for v, node in enumerate(network.nodes):
+        server = network.device if v == 0 else assignment.server[v - 1]
+        match = node.server == server
+        if v:
+            match &= (node.bits == assignment.bits[v - 1]) & (
+                node.pruning == assignment.pruning[v - 1]
+            )
+        exact = match & (node.compression == assignment.compression[v])
+        hits = np.flatnonzero(exact if exact.any() else match)
+        if not len(hits):
+            raise ValueError(f"node {node.name!r}: the assignment takes a choice it does not have")
+        choices[v] = hits[0]
+    return choices

@@ -159,22 +159,32 @@ def optimise(
         weights = unit(MEASURE_OF[objective.kind])
         out = session.solve(weights, no_limits, deadline)
         return ObjectiveOutput(
-            out.status, out.choices, weights, bound=out.bound,
-            stats={"solve": out.stats}, message=out.message,
-        )  # fmt: skip
+            out.status,
+            out.choices,
+            weights,
+            bound=out.bound,
+            stats={"solve": out.stats},
+            message=out.message,
+        )
 
     fast1, fast2 = lexicographic(session, network, LATENCY, ENERGY, no_limits, deadline)
     if fast2 is None:
-        return ObjectiveOutput(fast1.status, None, np.zeros(3), stats={"min_latency": fast1.stats},
-                               message=fast1.message)  # fmt: skip
+        return ObjectiveOutput(
+            fast1.status,
+            None,
+            np.zeros(3),
+            stats={"min_latency": fast1.stats},
+            message=fast1.message,
+        )
     lean1, lean2 = lexicographic(session, network, ENERGY, LATENCY, no_limits, deadline)
     assert lean2 is not None  # feasible, since the first pair found a plan
     fast = network.measure(fast2.choices).cost  # type: ignore[arg-type]
     lean = network.measure(lean2.choices).cost  # type: ignore[arg-type]
     stages = [fast1, fast2, lean1, lean2]
     proven = all(s.status is Status.OPTIMAL for s in stages)
-    payoff = Payoff(float(fast[LATENCY]), float(lean[ENERGY]), float(lean[LATENCY]),
-                    float(fast[ENERGY]), proven)  # fmt: skip
+    payoff = Payoff(
+        float(fast[LATENCY]), float(lean[ENERGY]), float(lean[LATENCY]), float(fast[ENERGY]), proven
+    )
     total = objective.latency_weight + objective.energy_weight
     w_l, w_e = objective.latency_weight / total, objective.energy_weight / total
     d_t, d_e = payoff.scales()
