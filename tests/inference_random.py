@@ -115,9 +115,12 @@ def random_inference(
         section: dict[str, Any] = {"max_drop": float(rng.uniform(0.003, 0.015)), "terms": terms}
         if interactions and len(terms) >= 2:
             pairs = []
+            seen: set[tuple[int, int]] = set()
             for _ in range(2):
-                s, t = rng.choice(len(terms), size=2, replace=False)
-                pairs.append({"of": [int(s), int(t)], "drop": float(rng.uniform(-0.005, 0.005))})
+                s, t = sorted(int(i) for i in rng.choice(len(terms), size=2, replace=False))
+                if (s, t) not in seen:
+                    seen.add((s, t))
+                    pairs.append({"of": [s, t], "drop": float(rng.uniform(-0.005, 0.005))})
             section["interactions"] = pairs
         doc["accuracy"] = section
     if limits:

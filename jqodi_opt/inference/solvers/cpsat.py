@@ -1,0 +1,213 @@
+"""The inference model of SPEC §7 in OR-Tools CP-SAT (``solver="cpsat"``), on integer scales.
+
+The same program as ``milp`` (:func:`~jqodi_opt.inference.solvers.formulation.build_program`):
+every column is a Boolean (the placement-choice binaries, and the flow, send, term and interaction
+columns, which are 0/1 at any integral plan), every row with integer coefficients is kept as it is,
+and the three measure columns are replaced by the integer sums that define them. CP-SAT needs
+integer coefficients, so:
+
+Limits (latency, energy, device energy, memory, accuracy budget). Each measure ``i`` gets a scale
+``S_i`` (a power of two putting its largest possible value near 1e15); a row ``sum c x <= limit``
+becomes ``sum ceil(c S_i) x <= floor(limit S_i (1 + 1e-9))``: usages are rounded **up** and the
+limit by the package's 1e-9 tolerance, so every CP-SAT plan is feasible in floating point (within
+that tolerance), and a plan is cut off only when it lies within (number of active terms) / ``S_i``
+of the limit — far below the tolerance for any instance this backend is meant for.
+
+Objective. ``weights . measures`` is scaled to about 1e15 and rounded to the nearest integer per
+column; ``stats["objective_error_bound"]`` is the most a plan's scaled objective can differ from its
+true value (half a unit per column that can be active). The bound reported is CP-SAT's bound minus
+that error (a valid bound on the true optimum), so ``optimal`` passes the package's check only when
+CP-SAT proved its optimum to :data:`~jqodi_opt.finetune.problem.OPTIMALITY_GAP` and the error is
+below it.
+
+CP-SAT cannot change an objective in place, so every stage of an objective builds its model again
+from the cached integer rows.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from jqodi_opt.exceptions import OptionError
+from jqodi_opt.finetune.problem import OPTIMALITY_GAP
+from jqodi_opt.finetune.solvers.cpsat import translate_status
+from jqodi_opt.inference.problem import DROP_TOLERANCE, LIMIT_TOLERANCE, InferenceProblem
+from jqodi_opt.inference.solvers.core import CoreOutput, InferenceOutput, remaining
+from jqodi_opt.inference.solvers.exact import solve_exact
+from jqodi_opt.inference.solvers.formulation import build_program
+from jqodi_opt.inference.solvers.network import Network
+
+#: Largest scaled value of a measure or of the objective.
+TARGET = 1e15
+
+#: Largest scaled activity of a memory or accuracy row (CP-SAT mis-pruned an accuracy row scaled to
+#: 1e12 here: it proved optimal a plan 40 % above exhaustive's optimum; at 1e9 it agrees).
+ROW_TARGET = 1e9
+
+
+def _power_of_two(scale: float) -> float:
+    return float(2.0 ** math.floor(math.log2(scale)))
+
+
+class CpsatSession:
+    """The program's integer rows, cached; each :meth:`solve` builds and solves a CP-SAT model.
+
+    Parameters
+    ----------
+    network
+        The network.
+    num_workers
+        CP-SAT workers (None: CP-SAT's default).
+    display
+        Print CP-SAT's search log.
+    """
+
+    def __init__(
+        self, network: Network, *, num_workers: int | None = None, display: bool = False
+    ) -> None:
+        self.network = network
+        self.num_workers = num_workers
+        self.display = display
+        program = build_program(network)
+        self.program = program
+        measure = set(program.measure.tolist())
+        self.num_cols = program.num_cols
+        self.rows: list[tuple[np.ndarray, np.ndarray, float, float]] = []
+        self.measure_rows: list[tuple[np.ndarray, np.ndarray]] = [None] * 3  # type: ignore[list-item]
+        for r in range(program.num_rows):
+            lo, hi = program.start[r], program.start[r + 1]
+            cols, vals = program.index[lo:hi], program.value[lo:hi]
+            hit = [c for c in cols if c in measure]
+            if hit:  # measure_i = sum vals x, in units of program.units[i]
+                i = int(np.flatnonzero(program.measure == hit[0])[0])
+                keep = cols != hit[0]
+                self.measure_rows[i] = (cols[keep], vals[keep] * program.units[i])
+                continue
+            self.rows.append((cols, vals, program.row_lower[r], program.row_upper[r]))
+        # scale per measure: a power of two with the largest possible value near TARGET
+        self.scales = np.ones(3)
+        for i, (_, vals) in enumerate(self.measure_rows):
+            most = float(np.abs(vals).sum())
+            self.scales[i] = _power_of_two(TARGET / most) if most > 0 else 1.0
+
+    def _integer_row(
+        self, cols: np.ndarray, vals: np.ndarray, lower: float, upper: float
+    ) -> tuple[np.ndarray, float, float]:
+        """Integer coefficients for a row: as they are when integral, else scaled conservatively
+        (usage rounded up against an upper limit, down against a lower one)."""
+        if np.all(vals == np.round(vals)):
+            return vals.astype(np.int64), lower, upper
+        most = float(np.abs(vals).sum())
+        scale = _power_of_two(ROW_TARGET / most)
+        if math.isfinite(upper) and not math.isfinite(lower):
+            slack = abs(upper) * LIMIT_TOLERANCE + DROP_TOLERANCE
+            return (
+                np.ceil(vals * scale).astype(np.int64),
+                -math.inf,
+                math.floor((upper + slack) * scale),
+            )
+        if math.isfinite(lower) and not math.isfinite(upper):
+            slack = abs(lower) * LIMIT_TOLERANCE
+            return (
+                np.floor(vals * scale).astype(np.int64),
+                math.ceil((lower - slack) * scale),
+                math.inf,
+            )
+        raise ValueError("an equality row with fractional coefficients cannot be scaled safely")
+
+    def solve(self, weights: np.ndarray, limits: np.ndarray, deadline: float | None) -> CoreOutput:
+        """Minimises ``weights . cost`` under ``cost <= limits`` and the network's constraints."""
+        start = time.perf_counter()
+        limits = np.minimum(np.asarray(limits, dtype=float), self.network.limits)
+        model = cp_model.CpModel()
+        col = [model.new_bool_var(f"c{j}") for j in range(self.num_cols)]
+
+        def add(cols: np.ndarray, coefs: np.ndarray, lower: float, upper: float) -> None:
+            expr = cp_model.LinearExpr.weighted_sum([col[c] for c in cols], coefs.tolist())
+            if math.isfinite(lower) and math.isfinite(upper):
+                model.add_linear_constraint(expr, int(lower), int(upper))
+            elif math.isfinite(upper):
+                model.add(expr <= int(upper))
+            elif math.isfinite(lower):
+                model.add(expr >= int(lower))
+
+        for cols, vals, lower, upper in self.rows:
+            coefs, lo, hi = self._integer_row(cols, vals, lower, upper)
+            add(cols, coefs, lo, hi)
+        for i in range(3):  # a limit on measure i: usage rounded up, limit by the tolerance
+            if math.isfinite(limits[i]):
+                cols, vals = self.measure_rows[i]
+                scale = self.scales[i]
+                upper = math.floor(limits[i] * (1 + LIMIT_TOLERANCE) * scale)
+                add(cols, np.ceil(vals * scale).astype(np.int64), -math.inf, upper)
+        # the objective: weights . measures, per column, rounded to the nearest unit
+        objective = np.zeros(self.num_cols)
+        for i in range(3):
+            if weights[i]:
+                cols, vals = self.measure_rows[i]
+                np.add.at(objective, cols, weights[i] * vals)
+        used = np.flatnonzero(objective)
+        most = float(np.abs(objective).sum())
+        scale = _power_of_two(TARGET / most) if most > 0 else 1.0
+        coefs = np.round(objective[used] * scale).astype(np.int64)
+        error = 0.5 * len(used) / scale
+        model.minimize(cp_model.LinearExpr.weighted_sum([col[c] for c in used], coefs.tolist()))
+
+        solver = cp_model.CpSolver()
+        left = remaining(deadline)
+        if left is not None:
+            solver.parameters.max_time_in_seconds = float(left)
+        if self.num_workers is not None:
+            solver.parameters.num_workers = int(self.num_workers)
+        solver.parameters.log_search_progress = bool(self.display)
+        solver.parameters.relative_gap_limit = OPTIMALITY_GAP
+        code = solver.solve(model)
+        native = solver.status_name(code)
+        status = translate_status(native, deadline is not None)
+        stats: dict[str, Any] = {
+            "native_status": native,
+            "variables": self.num_cols,
+            "nodes": int(solver.num_branches),
+            "objective_error_bound": error,
+            "seconds": time.perf_counter() - start,
+        }
+        if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return CoreOutput(status, stats=stats)
+        values = np.array([solver.value(c) for c in col], dtype=np.int64)
+        choices = np.array([int(np.argmax(values[cols])) for cols in self.program.x])
+        bound = solver.best_objective_bound / scale - error
+        return CoreOutput(status, choices, bound, stats)
+
+
+def solve_cpsat(
+    problem: InferenceProblem,
+    time_limit: float | None = None,
+    *,
+    num_workers: int | None = None,
+    display: bool = False,
+) -> InferenceOutput:
+    """Solves the instance's objective with CP-SAT (module docstring).
+
+    Parameters
+    ----------
+    problem
+        The compiled problem.
+    time_limit
+        Wall-clock seconds for every stage together (None: none).
+    num_workers
+        CP-SAT workers (None: CP-SAT's default).
+    display
+        Print CP-SAT's search log.
+    """
+    if num_workers is not None and num_workers < 1:
+        raise OptionError(f"num_workers {num_workers} not understood (>= 1).")
+    return solve_exact(
+        problem,
+        time_limit,
+        lambda net: CpsatSession(net, num_workers=num_workers, display=display),
+    )
