@@ -134,7 +134,7 @@ def backend(solver: str, family: str = "finetune") -> Callable[..., Any]:
     registry = FAMILIES[family]
     if solver not in registry:
         raise SolverNotFound(
-            f"unknown {family} solver {solver!r}; choose from {', '.join(registry)}."
+            f"unknown solver {solver!r} for a {family} problem; choose from {', '.join(registry)}."
         )
     info = registry[solver]
     module = importlib.import_module(info.module)
