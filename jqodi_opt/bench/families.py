@@ -14,6 +14,7 @@ be numbers or names (``model = "alexnet-cifar10"``, ``objective = "weighted"``),
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from jqodi_opt.finetune import generate as finetune_generate
@@ -144,3 +145,17 @@ def solve_inference(
     if front is not None:
         out["front_points"] = len(front)
     return out
+
+
+def solver_registry(family: str) -> dict[str, Any]:
+    """The registered solvers (name -> :class:`~jqodi_opt.solve.SolverInfo`) of ``family``."""
+    solve_module = importlib.import_module("jqodi_opt.solve")  # the module, not the function
+    if is_inference(family):
+        registry: dict[str, Any] = getattr(solve_module, "INFERENCE_SOLVERS", {})
+        return registry
+    return solve_module.SOLVERS
+
+
+def all_solvers() -> dict[str, Any]:
+    """Every registered solver of either family (a name may be in both, e.g. ``milp``)."""
+    return {**solver_registry(INFERENCE_FAMILIES[0]), **solver_registry(FINETUNE_FAMILIES[0])}

@@ -51,7 +51,6 @@ from typing import Any
 from jqodi_opt.bench import families as registry
 from jqodi_opt.bench.families import FAMILIES
 from jqodi_opt.finetune.generate import canonical_json
-from jqodi_opt.solve import SOLVERS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -262,8 +261,9 @@ def parse_suite(document: dict[str, Any], path: Path) -> Suite:
         if not isinstance(spec, dict) or set(spec) - {"solver", "options"}:
             raise fail(where, "must be a table with solver and options")
         solver = spec.get("solver", entry)
-        if solver not in SOLVERS:
-            raise fail(f"{where}.solver", f"unknown solver {solver!r} ({', '.join(SOLVERS)})")
+        known = registry.all_solvers()
+        if solver not in known:
+            raise fail(f"{where}.solver", f"unknown solver {solver!r} ({', '.join(known)})")
         options = spec.get("options", {})
         if not isinstance(options, dict):
             raise fail(f"{where}.options", "must be a table")
@@ -314,9 +314,11 @@ def _sweep_runs(
     solvers = sweep.get("solvers")
     if not isinstance(solvers, list) or not solvers:
         raise fail(f"{where}.solvers", "needs a list of solver entries")
-    for entry in solvers:
-        if entry not in entries and entry not in SOLVERS:
-            raise fail(f"{where}.solvers", f"unknown solver entry {entry!r}")
+    for family in families:
+        registered = registry.solver_registry(family)
+        for entry in solvers:
+            if entries.get(entry, (entry, {}))[0] not in registered:
+                raise fail(f"{where}.solvers", f"unknown solver entry {entry!r} for {family}")
     time_limit = _number(
         sweep.get("time_limit", defaults["time_limit"]), f"{where}.time_limit", fail
     )

@@ -91,9 +91,9 @@ def _limit_memory(megabytes: int | None) -> None:
 def base_row(payload: dict[str, Any]) -> dict[str, Any]:
     """The fields of a result row known before the run."""
     from jqodi_opt import __version__
-    from jqodi_opt.solve import SOLVERS
+    from jqodi_opt.bench.families import solver_registry
 
-    info = SOLVERS.get(payload["solver"])
+    info = solver_registry(payload["family"]).get(payload["solver"])
     keys = ("suite", "sweep", "family", "entry", "solver", "params", "time_limit", "axis",
             "axis_index", "axis_value")  # fmt: skip
     row = {key: payload[key] for key in keys}
@@ -226,10 +226,10 @@ PRELOAD = [
 def _forkserver() -> Any:
     """The forkserver context, preloading the package and every solver backend (the server
     skips a backend that does not import)."""
-    from jqodi_opt.solve import SOLVERS
+    from jqodi_opt.bench.families import all_solvers
 
     context = multiprocessing.get_context("forkserver")
-    preload = PRELOAD + list(dict.fromkeys(info.module for info in SOLVERS.values()))
+    preload = PRELOAD + list(dict.fromkeys(info.module for info in all_solvers().values()))
     context.set_forkserver_preload(preload)
     return context
 
