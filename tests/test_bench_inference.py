@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 from pathlib import Path
-from types import SimpleNamespace
 
-import numpy as np
 import pytest
 
 from jqodi_opt.bench import families, worker
-from jqodi_opt.bench.runner import _payload, instance_info
+from jqodi_opt.bench.db import read_runs
+from jqodi_opt.bench.runner import _payload, instance_info, run_suite
 from jqodi_opt.bench.suite import SuiteError, parse_suite
 from jqodi_opt.inference.generate import generate_inference_document, instance_hash
-from jqodi_opt.inference.plan import make_inference_plan
-from jqodi_opt.inference.problem import Assignment
 
 TINY = {
     "suite": {"name": "tiny-inference", "time_limit": 5.0},
@@ -77,44 +73,47 @@ def test_instance_info_describes_the_inference_instance():
     assert payload["instance_info"]["layers"] == 6
 
 
-def _all_on_device(problem):
-    n = problem.num_layers
-    zeros = np.zeros(n, dtype=np.int64)
-    return Assignment(
-        server=np.full(n, problem.device, dtype=np.int64),
-        bits=np.full(n, problem.bits32, dtype=np.int64),
-        pruning=zeros,
-        compression=np.full(n + 1, len(problem.compression) - 1, dtype=np.int64),
-    )
-
-
-def test_worker_row_of_an_inference_run(monkeypatch):
-    """The worker regenerates, checks the hash, compiles and stores the plan's measures (a stand-in
-    solver until the inference solvers are registered: everything on the device)."""
+def test_worker_row_of_an_inference_run():
+    """The worker regenerates, checks the hash, compiles, solves (the real ``dp`` and ``milp``) and
+    stores the plan's measures; both prove the same optimum, no slower than all on the device."""
     suite = parse_suite(json.loads(json.dumps(TINY)), Path("tiny.toml"))
     run = suite.runs[1]  # latency objective, seed 2
     info = instance_info(run.instance)
-    calls = []
-
-    def stand_in(problem, solver, time_limit, **options):
-        calls.append((problem.name, solver, time_limit))
-        plan = make_inference_plan(problem, _all_on_device(problem), solver=solver)
-        return SimpleNamespace(
-            status="feasible", objective=plan.latency_s, bound=None, gap=None, build_time_s=0.0,
-            solve_time_s=0.01, runtime_s=0.01, reasons=[], plan=plan,
-        )  # fmt: skip
-
-    monkeypatch.setattr(importlib.import_module("jqodi_opt.solve"), "solve", stand_in)
-    row = worker.execute(_payload(run, info))
-    assert row["status"] == "feasible", row.get("message")
-    assert calls == [(info["name"], "milp", 5.0)]
+    rows = {}
+    for solver in ("dp", "milp"):
+        payload = _payload(run, info) | {"solver": solver, "entry": solver}
+        rows[solver] = worker.execute(payload)
+    assert {row["status"] for row in rows.values()} == {"optimal"}, rows
+    assert rows["dp"]["exact"] == 1 and rows["dp"]["layers"] == 6
+    assert rows["dp"]["objective_name"] == "latency"
+    assert rows["dp"]["objective"] == pytest.approx(rows["milp"]["objective"], rel=1e-6)
+    assert rows["dp"]["objective"] == pytest.approx(rows["dp"]["latency_s"], rel=1e-12)
     document = generate_inference_document("chain", seed=2, **dict(run.instance.sizes))
     device = next(s for s in document["servers"] if s["tier"] == "device")
     flops = sum(layer["flops"] for layer in document["model"]["layers"])
-    assert row["latency_s"] == pytest.approx(flops / device["speed_flops"], rel=1e-12)
-    assert row["objective"] == row["latency_s"]
-    assert row["energy_j"] == pytest.approx(row["latency_s"] * device["power_w"], rel=1e-12)
-    assert row["layers"] == 6 and row["objective_name"] == "latency"
+    assert rows["dp"]["latency_s"] <= flops / device["speed_flops"] * (1 + 1e-9)
+    assert rows["dp"]["energy_j"] > 0 and rows["dp"]["accuracy_drop"] == 0
+
+
+def test_tiny_inference_suite_end_to_end(tmp_path):
+    """A tiny inference suite through the runner: every run proven, ``dp`` and ``milp`` agree on
+    every instance, and a second run does no work."""
+    document = json.loads(json.dumps(TINY))
+    document["sweep"][0].update(seeds=[1], solvers=["dp", "milp"])
+    document["sweep"][0]["axis"] = {"name": "objective", "objective": ["latency", "energy"]}
+    suite = parse_suite(document, tmp_path / "tiny.toml")
+    db = tmp_path / "tiny.sqlite"
+    summary = run_suite(suite, db, workers=2, show_progress=False)
+    assert summary.done == 4 and dict(summary.statuses) == {"optimal": 4}
+    runs = read_runs(db)
+    by_instance = runs.groupby("instance_hash")["objective"].agg(lambda s: s.max() / s.min() - 1)
+    assert len(by_instance) == 2 and (by_instance <= 1e-6).all()
+    assert set(runs["objective_name"]) == {"latency", "energy"}
+    energy = runs[runs["objective_name"] == "energy"]
+    assert (energy["objective"] == energy["energy_j"]).all()
+    assert (runs["gap"].abs() <= 1e-6).all()
+    again = run_suite(suite, db, workers=2, show_progress=False)
+    assert again.done == 0 and again.skipped == 4
 
 
 def test_worker_refuses_a_regenerated_instance_that_differs():
