@@ -336,9 +336,13 @@ def coarsen(model: ModelGraph, max_layers: int) -> ModelGraph:
     totals are kept and the result is still a DAG.
 
     Each merge removes the cut candidates inside the segment, the best of which crossed its
-    smallest internal tensor. Merges are taken greedily, the one whose smallest internal tensor is
-    *largest* first (ties: the merge with fewer layers, then the earliest), so cut candidates
-    crossed by small tensors survive longest. When no segment is left to merge the result may
+    smallest internal tensor. Merges are taken greedily: first the *free* ones, whose internal
+    tensors are no smaller than the segment's output and the smallest of them equal to it (an
+    operator and its activation, a SiLU's sigmoid and product, a split after its producer: a cut
+    inside sends as many bytes as the cut after), fewest layers first, so blocks grow evenly
+    across the model; then the one whose smallest internal tensor is *largest* (ties: fewer
+    layers). Remaining ties go to the earliest merge. So cut candidates crossed by small tensors
+    survive longest. When no segment is left to merge the result may
     keep more than ``max_layers`` layers (a graph of parallel branches that never join, say).
 
     A merged layer is named after the common ``/``-separated prefix of its members' names (the
@@ -382,7 +386,7 @@ def _best_merge(
 ) -> tuple[str, str, set[str]] | None:
     """The mergeable segment to merge next, as ``(entry, exit, nodes)``, or None."""
     post_dominator = nx.immediate_dominators(graph.reverse(copy=False), _SINK)
-    best_key: tuple[float, int, int] | None = None
+    best_key: tuple[bool, float, int, int] | None = None
     best: tuple[str, str, set[str]] | None = None
     for entry in graph.nodes:
         if entry in (INPUT, _SINK):
@@ -395,7 +399,8 @@ def _best_merge(
             continue
         smallest_lost = min(graph.nodes[node]["output_bytes"] for node in region if node != exit_)
         size = sum(len(members[node]) for node in region)
-        key = (-smallest_lost, size, position[members[entry][0]])
+        free = smallest_lost == graph.nodes[exit_]["output_bytes"]
+        key = (not free, 0.0 if free else -smallest_lost, size, position[members[entry][0]])
         if best_key is None or key < best_key:
             best_key, best = key, (entry, exit_, region)
     return best

@@ -11,8 +11,9 @@ the model's data becomes one layer:
   per-element costs (ReLU and a max-pool comparison 1 MAC, an exponential 32, a division 4, …), so
   a model's total is somewhat above the multiply–accumulate-only figures that papers and
   torchvision publish.
-- ``params``: the elements of the floating-point initializers the node reads (a shared initializer
-  counts once, at its first reader); integer initializers are shapes and indices, not parameters.
+- ``params``: the elements of the floating-point initializers the node reads, directly or through
+  ``Identity`` nodes (how the TorchScript exporter shares weights); a shared initializer counts
+  once, at its first reader; integer initializers are shapes and indices, not parameters.
 - ``output_bytes``: 4 bytes (FP32) per element of the node's output tensors for one sample (the
   outputs that something reads; several outputs, as of ``Split``, are summed).
 - ``inputs``: the layers producing the node's data inputs; the graph's input is :data:`INPUT`.
@@ -122,6 +123,7 @@ def import_onnx(
 
     graph = proto.graph
     initializers = {tensor.name: tensor for tensor in graph.initializer}
+    aliases = _initializer_aliases(proto, initializers)
     data_inputs = [value for value in graph.input if value.name not in initializers]
     if len(data_inputs) != 1:
         names = ", ".join(repr(value.name) for value in data_inputs) or "none"
@@ -164,7 +166,7 @@ def import_onnx(
             stacklevel=2,
         )
 
-    layers = _layers(proto, profiled, input_name, initializers)
+    layers = _layers(proto, profiled, input_name, initializers, aliases)
     if not layers:
         raise ModelError(source, [("graph.node", "no node computes on the model's input")])
     return ModelGraph(
@@ -316,8 +318,21 @@ def _profile(source: str, proto: Any, input_name: str, shape: list[int]) -> Any:
     return graph
 
 
+def _initializer_aliases(proto: Any, initializers: dict[str, Any]) -> dict[str, str]:
+    """Tensor → the initializer it is an ``Identity`` copy of (itself for an initializer)."""
+    aliases = {name: name for name in initializers}
+    for node in proto.graph.node:
+        if node.op_type == "Identity" and node.input and node.input[0] in aliases:
+            aliases[node.output[0]] = aliases[node.input[0]]
+    return aliases
+
+
 def _layers(
-    proto: Any, profiled: Any, input_name: str, initializers: dict[str, Any]
+    proto: Any,
+    profiled: Any,
+    input_name: str,
+    initializers: dict[str, Any],
+    aliases: dict[str, str],
 ) -> list[Layer]:
     """One layer per node that computes on the data, in the model's (topological) node order."""
     producer: dict[str, str] = {input_name: INPUT}  # data tensor -> layer (or INPUT)
@@ -333,8 +348,8 @@ def _layers(
             continue
         profiled_node = profiled.nodemap[node.name]
         params = 0
-        for tensor in node.input:
-            if tensor in initializers and tensor not in counted_params:
+        for tensor in (aliases[t] for t in node.input if t in aliases):
+            if tensor not in counted_params:
                 counted_params.add(tensor)
                 if initializers[tensor].data_type in _FLOAT_TYPES:
                     params += int(np.prod(initializers[tensor].dims, dtype=np.int64))

@@ -198,17 +198,35 @@ def _residual() -> ModelGraph:
 
 def test_coarsen_merges_a_residual_block_as_one_segment() -> None:
     model = _residual()
-    # the largest internal tensor (60 bytes, a → b) goes first; the add keeps its input order
+    # stem + block + add is a free merge (inside, no tensor is smaller than the add's 50 bytes)
     five = coarsen(model, 5)
-    assert five.names == ["/stem/Conv", "/block", "/block/Add", "/head/Pool", "/fc/Gemm"]
-    assert five.layers[2].inputs == ["/block", "/stem/Conv"]
+    assert [(layer.name, layer.flops, layer.params) for layer in five.layers] == [
+        ("/block/Add", 10.0, 6),
+        ("/head/Pool", 5.0, 0),
+        ("/fc/Gemm", 6.0, 6),
+    ]
+    assert five.layers[0].op == "Conv+Add"
     coarse = coarsen(model, 2)
-    # the fork-join block (skip included) merges before the 2-byte cut after the pool is given up
+    # then the 50-byte cut goes before the 2-byte one
     assert [(layer.name, layer.flops, layer.output_bytes) for layer in coarse.layers] == [
         ("/head/Pool", 15.0, 2.0),
         ("/fc/Gemm", 6.0, 1.0),
     ]
     assert "Conv+Add+GlobalAveragePool" == coarse.layers[0].op
+
+
+def test_coarsen_merges_free_segments_first_and_names_blocks_by_prefix() -> None:
+    layers = [
+        Layer(name="/s1/conv", flops=1.0, params=1, output_bytes=400.0),
+        Layer(name="/s1/relu", flops=1.0, params=0, output_bytes=400.0),
+        Layer(name="/s2/conv", flops=1.0, params=1, output_bytes=10.0),
+        Layer(name="/s2/relu", flops=1.0, params=0, output_bytes=10.0),
+    ]
+    model = ModelGraph(name="m", input_bytes=4.0, layers=layers)
+    assert coarsen(model, 3).names == ["/s1", "/s2/conv", "/s2/relu"]
+    # the second conv → relu pair is free (10 = 10): it goes before the 400-byte cut
+    assert coarsen(model, 2).names == ["/s1", "/s2"]
+    assert coarsen(model, 1).names == ["/s2/relu"]  # no common prefix: the last member's name
 
 
 def test_coarsen_never_merges_across_a_join_without_its_fork() -> None:

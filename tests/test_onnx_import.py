@@ -139,20 +139,29 @@ def test_gemm_and_shape_arithmetic(gemm_onnx: Path) -> None:
 
 
 def test_initializers_are_params_not_inputs_and_shared_weights_count_once(tmp_path: Path) -> None:
+    # the TorchScript exporter shares weights through Identity nodes: W_copy is W, V_copy is V
     nodes = [
+        helper.make_node("Identity", ["W"], ["W_copy"], name="alias_w"),
+        helper.make_node("Identity", ["V"], ["V_copy"], name="alias_v"),
         helper.make_node("MatMul", ["x", "W"], ["a"], name="first"),
-        helper.make_node("MatMul", ["a", "W"], ["b"], name="second"),
-        helper.make_node("Reshape", ["b", "shape"], ["y"], name="reshape"),
+        helper.make_node("MatMul", ["a", "W_copy"], ["b"], name="second"),
+        helper.make_node("MatMul", ["b", "V_copy"], ["c"], name="third"),
+        helper.make_node("Reshape", ["c", "shape"], ["y"], name="reshape"),
     ]
     path = _save(
         tmp_path / "shared.onnx",
         nodes,
-        [_weights("W", 6, 6), numpy_helper.from_array(np.array([1, 6], np.int64), "shape")],
+        [
+            _weights("W", 6, 6),
+            _weights("V", 6, 6),
+            numpy_helper.from_array(np.array([1, 6], np.int64), "shape"),
+        ],
         {"x": [1, 6]},
         {"y": [1, 6]},
     )
     model = import_onnx(path)
-    assert [layer.params for layer in model.layers] == [36, 0, 0]  # int64 shape: no parameter
+    assert model.names == ["first", "second", "third", "reshape"]  # identities are not layers
+    assert [layer.params for layer in model.layers] == [36, 0, 36, 0]  # int64 shape: none
     assert model.layers[0].flops == 2 * 36
     assert all(layer.inputs is None for layer in model.layers)
 
