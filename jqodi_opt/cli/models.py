@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from jqodi_opt.cli.app import UsageProblem, app, err, fmt, out, print_json
+
+if TYPE_CHECKING:
+    from jqodi_opt.hardware import Source
 
 
 @app.command("import-onnx")
@@ -108,3 +112,57 @@ def models_command(
             "chain" if model.is_chain else "DAG",
         )
     out.print(table)
+
+
+@app.command("hardware")
+def hardware_command(
+    json_out: Annotated[bool, typer.Option("--json", help="Print the catalogue as JSON.")] = False,
+) -> None:
+    """List the hardware catalogue (instances/hardware/): devices and links with their sources."""
+    from jqodi_opt.hardware import hardware_catalogue
+
+    catalogue = hardware_catalogue()
+    if json_out:
+        print_json(catalogue.to_dict())
+        return
+    devices = Table(title="devices (* = assumption, see sources)")
+    for column in ("name", "tier", "GFLOP/s", "power W", "memory GB"):
+        devices.add_column(column, justify="left" if column in ("name", "tier") else "right")
+    devices.add_column("sources")
+    for device in catalogue.devices:
+        mark = {field: "*" if field in device.assumptions() else "" for field in device.sources}
+        memory = device.memory_bytes
+        devices.add_row(
+            device.name,
+            device.tier,
+            fmt(device.speed_flops / 1e9, 5) + mark["speed_flops"],
+            fmt(device.power_w, 4) + mark["power_w"],
+            "-" if memory is None else fmt(memory / 1e9, 4) + mark["memory_bytes"],
+            _sources(device.sources),
+        )
+    out.print(devices)
+    links = Table(title="links (* = assumption, see sources)")
+    for column in ("name", "Mbit/s", "latency s", "J/bit"):
+        links.add_column(column, justify="left" if column == "name" else "right")
+    links.add_column("sources")
+    for link in catalogue.links:
+        mark = {field: "*" if field in link.assumptions() else "" for field in link.sources}
+        rate = fmt(link.effective_rate_bps / 1e6, 4)
+        if link.rate_bps is None:
+            rate += f" (Shannon: {link.bandwidth_hz or 0:.3g} Hz, {link.snr_db} dB)*"
+        else:
+            rate += mark["rate_bps"]
+        links.add_row(
+            link.name,
+            rate,
+            fmt(link.latency_s, 3) + mark["latency_s"],
+            fmt(link.energy_per_bit, 3) + mark["energy_per_bit"],
+            _sources(link.sources),
+        )
+    out.print(links)
+
+
+def _sources(sources: Mapping[str, Source]) -> str:
+    """The distinct seed tables an entry's numbers come from (assumptions left to --json)."""
+    cited = [source.text.split(":")[0] for source in sources.values() if not source.assumption]
+    return "; ".join(dict.fromkeys(cited)) or "assumptions only"
