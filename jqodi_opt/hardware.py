@@ -7,7 +7,9 @@ a memory size, a latency, an energy per bit) is an ``assumption`` and says on wh
 Entries are named in kebab case: devices ``raspberry-pi-3b-plus``, ``raspberry-pi-4b``,
 ``jetson-tk1``, ``tesla-p100`` (Mu et al. 2024, Table II), ``raspberry-pi-5``, ``rtx-3090``,
 ``rtx-4090``, ``a100`` (Zhou et al. 2026, Tables II–IV); links ``3g``, ``4g``, ``5g``, ``wifi``
-(Mu et al., Table III) and ``wifi-zhou``, ``lan-zhou`` (the paper instances' Wi-Fi and LAN).
+(Mu et al., Table III). Zhou et al.'s links are not entries: the paper gives no rate, and the
+paper instances calibrate theirs per server pair (``instances/paper/README.md`` §2). A link may
+also be given by ``bandwidth_hz`` and ``snr_db`` (the Shannon rate, Mu et al. eq. 1).
 
 **Referencing an entry from an instance.** An inference instance (SPEC §7.5) may name an entry in
 place of the numbers, with the field ``"catalogue"``::

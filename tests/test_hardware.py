@@ -20,6 +20,8 @@ from jqodi_opt.hardware import (
     shannon_rate_bps,
 )
 
+ROOT = Path(__file__).parent.parent
+
 # SPEC §6.2: the numbers the seeds give, and the table each comes from
 SEED_NUMBERS = [
     ("device", "raspberry-pi-3b-plus", "speed_flops", 0.2e9, "Mu et al. 2024, Table II"),
@@ -60,16 +62,33 @@ def test_every_number_has_a_source_and_assumptions_say_so() -> None:
                 assert source.text.startswith(("Mu et al. 2024", "Zhou et al. 2026"))
 
 
-def test_shannon_rate() -> None:
+def test_zhou_speeds_are_the_paper_instances_calibration() -> None:
+    # the catalogue copies the calibrated effective speeds: a recalibration must update both
+    paper = json.loads((ROOT / "instances" / "paper" / "data1.json").read_text())
+    speeds = {server["name"]: server["speed_flops"] for server in paper["edge_servers"]}
+    catalogue = hardware_catalogue()
+    assert catalogue.device("raspberry-pi-5").speed_flops == paper["device"]["speed_flops"]
+    assert catalogue.device("rtx-3090").speed_flops == speeds["rtx3090"]
+    assert catalogue.device("rtx-4090").speed_flops == speeds["rtx4090"]
+    assert catalogue.device("a100").speed_flops == paper["cloud"]["speed_flops"]
+
+
+def test_shannon_rate(tmp_path: Path) -> None:
     assert shannon_rate_bps(1e6, 0.0) == pytest.approx(1e6)  # SNR 1: log2(2) = 1
     assert shannon_rate_bps(1e7, 10.0) == pytest.approx(1e7 * math.log2(11))
-    wifi = hardware_catalogue().link("wifi-zhou")
-    assert wifi.effective_rate_bps == pytest.approx(1e7 * math.log2(11))
-    assert link_fields("wifi-zhou") == {
+    radio = {"bandwidth_hz": 1e7, "snr_db": 10.0, "rate_bps": None}
+    sources = {field: {"text": "t"} for field in ("bandwidth_hz", "snr_db", "energy_per_bit")}
+    path = _catalogue(tmp_path, **{f"links__0__{k}": v for k, v in radio.items()})
+    document = json.loads(path.read_text())
+    document["links"][0]["sources"] = sources
+    path.write_text(json.dumps(document))
+    link = read_catalogue(path).link("wire")
+    assert link.effective_rate_bps == pytest.approx(1e7 * math.log2(11))
+    assert link.link_fields() == {
         "bandwidth_hz": 1e7,
         "snr_db": 10.0,
         "latency_s": 0.0,
-        "energy_per_bit": 1e-7,
+        "energy_per_bit": 1e-9,
     }
 
 
@@ -178,4 +197,4 @@ def test_hardware_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert list(document["devices"][0])[-1] == "sources"
     assert main(["hardware"]) == 0
     table = capsys.readouterr().out
-    assert "tesla-p100" in table and "Shannon" in table and "*" in table
+    assert "tesla-p100" in table and "54.19" in table and "*" in table

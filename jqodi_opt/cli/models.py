@@ -149,7 +149,8 @@ def hardware_command(
         mark = {field: "*" if field in link.assumptions() else "" for field in link.sources}
         rate = fmt(link.effective_rate_bps / 1e6, 4)
         if link.rate_bps is None:
-            rate += f" (Shannon: {link.bandwidth_hz or 0:.3g} Hz, {link.snr_db} dB)*"
+            assumed = mark["bandwidth_hz"] or mark["snr_db"]
+            rate += f" (Shannon: {link.bandwidth_hz or 0:.3g} Hz, {link.snr_db} dB){assumed}"
         else:
             rate += mark["rate_bps"]
         links.add_row(
