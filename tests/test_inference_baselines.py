@@ -15,7 +15,7 @@ from jqodi_opt.inference.plan import make_inference_plan
 from jqodi_opt.inference.problem import InferenceProblem, compile_inference
 from jqodi_opt.inference.read import build_inference
 from jqodi_opt.inference.solvers.baselines import SETS, PlanOutput, solve_cut_set
-from jqodi_opt.inference.solvers.dads import solve_dads
+from jqodi_opt.inference.solvers.dads import run_dads
 from jqodi_opt.result import Status
 
 from .inference_brute import (
@@ -206,7 +206,7 @@ def test_no_baseline_beats_the_exact_optimum(seed) -> None:
     assert optimum is not None
     values = {}
     for name in [*FREE, "dads"]:
-        out = solve_dads(problem) if name == "dads" else solve_cut_set(problem, SETS[name])
+        out = run_dads(problem) if name == "dads" else solve_cut_set(problem, SETS[name])
         if out.value is not None:
             values[name] = out.value
             assert out.value >= optimum[0] * (1 - 1e-12), name
@@ -240,7 +240,7 @@ def test_dads_equals_neurosurgeon_on_a_chain_for_latency(seed) -> None:
     doc = random_document(seed, layers=5, servers=3, objective="latency")
     doc["return_output"] = False
     problem = problem_of(doc)
-    dads = solve_dads(problem)
+    dads = run_dads(problem)
     neurosurgeon = solve_cut_set(problem, SETS["neurosurgeon"])
     assert dads.value == pytest.approx(neurosurgeon.value, rel=1e-9)
 
@@ -259,7 +259,7 @@ def test_dads_is_the_best_device_plus_one_server_placement(seed) -> None:
     """Brute force over every placement on the device and one server (not only prefixes), original
     model: the minimum cut's value, for latency, energy and device energy alike."""
     problem = problem_of(random_document(seed, layers=4, servers=3, dag=True))
-    out = solve_dads(problem)
+    out = run_dads(problem)
     best = brute_force(
         problem,
         all_assignments(
@@ -316,7 +316,7 @@ def test_dads_sends_one_branch_to_the_server_and_keeps_the_other() -> None:
     prefix (order a, b, c, d) takes about a second or more — b on the device, the 100 kB input out
     or d's 1 MB output back — so neurosurgeon is far slower."""
     problem = problem_of(two_branches())
-    out = solve_dads(problem)
+    out = run_dads(problem)
     assert out.assignment is not None
     placed = {problem.layers[i]: problem.servers[k] for i, k in enumerate(out.assignment.server)}
     assert placed == {"a": "dev", "b": "gpu", "c": "dev", "d": "dev"}
@@ -339,6 +339,6 @@ def test_dads_sends_one_branch_to_the_server_and_keeps_the_other() -> None:
 def test_dads_reports_a_plan_that_breaks_the_memory_limit() -> None:
     doc = two_branches()
     doc["servers"][1]["memory_bytes"] = 20.0  # b's weights take 40 B
-    out = solve_dads(problem_of(doc))
+    out = run_dads(problem_of(doc))
     assert out.status is Status.INFEASIBLE
     assert out.reasons == ["dads with 'gpu': memory on 'gpu': 40 B exceeds 20 B"]

@@ -17,7 +17,7 @@ from jqodi_opt.inference.plan import make_inference_plan
 from jqodi_opt.inference.problem import Assignment, InferenceProblem, compile_inference
 from jqodi_opt.inference.read import build_inference
 from jqodi_opt.inference.solvers.baselines import measures, objective_weights
-from jqodi_opt.inference.solvers.qio import decode, encoding, pick, solve_qio
+from jqodi_opt.inference.solvers.qio import decode, encoding, pick, run_qio
 from jqodi_opt.result import Status
 
 from .inference_brute import all_assignments, brute_force, random_document
@@ -46,8 +46,8 @@ def test_decode_places_a_prefix_on_the_device() -> None:
 def test_same_seed_same_plan_and_plans_pass_evaluate(seed) -> None:
     instance = build_inference(random_document(seed, layers=4, servers=3, dag=bool(seed % 2)))
     problem = compile_inference(instance)
-    first = solve_qio(problem, seed=7)
-    again = solve_qio(problem, seed=7)
+    first = run_qio(problem, seed=7)
+    again = run_qio(problem, seed=7)
     assert first.status is Status.FEASIBLE and first.assignment is not None
     assert again.assignment is not None
     for a, b in zip(
@@ -71,8 +71,8 @@ def test_same_seed_same_plan_and_plans_pass_evaluate(seed) -> None:
 
 def test_parameters_change_the_run() -> None:
     problem = compile_inference(build_inference(random_document(4, layers=4, servers=3)))
-    default = solve_qio(problem, seed=1)
-    longer = solve_qio(problem, seed=1, k=8, t_max=30)
+    default = run_qio(problem, seed=1)
+    longer = run_qio(problem, seed=1, k=8, t_max=30)
     assert default.stats["evaluations"] < longer.stats["evaluations"]
     assert default.stats["scales"] == 20 and longer.stats["scales"] == 30
 
@@ -83,7 +83,7 @@ def test_qio_never_beats_the_exact_optimum(seed) -> None:
     doc["limits"] = {"latency_s": 1.0}
     problem = compile_inference(build_inference(doc))
     optimum = brute_force(problem, all_assignments(problem))
-    out = solve_qio(problem, seed=seed)
+    out = run_qio(problem, seed=seed)
     assert optimum is not None and out.value is not None
     assert out.value >= optimum[0] * (1 - 1e-12)
     assert out.assignment is not None
@@ -93,7 +93,7 @@ def test_qio_never_beats_the_exact_optimum(seed) -> None:
 def test_no_feasible_plan_is_infeasible_with_the_reason() -> None:
     doc = random_document(1, layers=3, servers=2)
     doc["limits"] = {"latency_s": 1e-9}
-    out = solve_qio(compile_inference(build_inference(doc)), seed=0)
+    out = run_qio(compile_inference(build_inference(doc)), seed=0)
     assert out.status is Status.INFEASIBLE and out.assignment is None
     assert out.reasons[0].startswith("qio found no feasible plan in ")
 
@@ -101,7 +101,7 @@ def test_no_feasible_plan_is_infeasible_with_the_reason() -> None:
 def test_device_only_instance_runs_everything_locally() -> None:
     doc = random_document(2, layers=3, servers=1)
     problem = compile_inference(build_inference(doc))
-    out = solve_qio(problem, seed=0)
+    out = run_qio(problem, seed=0)
     assert out.assignment is not None and set(out.assignment.server) == {problem.device}
 
 
@@ -118,7 +118,7 @@ def test_device_only_instance_runs_everything_locally() -> None:
 def test_bad_options_are_refused_before_any_work(options, message) -> None:
     problem = compile_inference(build_inference(random_document(0)))
     with pytest.raises(OptionError, match=message):
-        solve_qio(problem, **options)
+        run_qio(problem, **options)
 
 
 def write_samples(path: Path, problem: InferenceProblem, rows: int, seed: int) -> None:
@@ -152,7 +152,7 @@ def test_gradient_boosting_gate_returns_a_plan_within_the_polynomial_budget(tmp_
     problem = compile_inference(instance)
     samples = tmp_path / "samples.csv"
     write_samples(samples, problem, rows=150, seed=0)
-    out = solve_qio(problem, seed=2, t_max=8, predictor="gradient-boosting", samples=str(samples))
+    out = run_qio(problem, seed=2, t_max=8, predictor="gradient-boosting", samples=str(samples))
     assert out.status is Status.FEASIBLE and out.assignment is not None
     assert out.stats["predictor"] == "gradient-boosting"
     check = evaluate_inference(instance, make_inference_plan(problem, out.assignment, "qio"))
@@ -166,4 +166,4 @@ def test_gradient_boosting_samples_must_name_the_instance_layers(tmp_path) -> No
     samples = tmp_path / "samples.csv"
     samples.write_text("bits:nope,accuracy_drop\n" + "8,0.01\n" * 12)
     with pytest.raises(OptionError, match="bits:nope name no layer or tensor"):
-        solve_qio(problem, predictor="gradient-boosting", samples=str(samples))
+        run_qio(problem, predictor="gradient-boosting", samples=str(samples))

@@ -39,8 +39,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -54,6 +55,12 @@ from jqodi_opt.inference.problem import (
     assignment_violations,
 )
 from jqodi_opt.result import Status
+
+if TYPE_CHECKING:
+    from jqodi_opt.inference.solvers.core import InferenceOutput
+
+#: The full problem's payoff table ``(T*, E*, T^N, E^N)`` (SPEC §7.3), for ``weighted``.
+Payoff = tuple[float, float, float, float]
 
 #: Indices of the three additive measures.
 LATENCY, ENERGY, DEVICE_ENERGY = 0, 1, 2
@@ -99,7 +106,7 @@ class PlanOutput:
 
 
 def objective_weights(
-    problem: InferenceProblem, payoff: tuple[float, float, float, float] | None = None
+    problem: InferenceProblem, payoff: Payoff | None = None
 ) -> tuple[np.ndarray, float]:
     """Weights on (latency, energy, device energy) and offset of the instance's objective.
 
@@ -580,7 +587,7 @@ def solve_cut_set(
     problem: InferenceProblem,
     cut_set: CutSet,
     time_limit: float | None = None,
-    payoff: tuple[float, float, float, float] | None = None,
+    payoff: Payoff | None = None,
 ) -> PlanOutput:
     """The optimum of ``problem``'s objective over ``cut_set`` (module docstring)."""
     start = time.perf_counter()
@@ -679,46 +686,99 @@ def _why_infeasible(
     return lines
 
 
-def solve_all_local(
+# --------------------------------------------------------------------------------------------------
+# the registry's entry points: InferenceOutput for jqodi_opt.solve
+# --------------------------------------------------------------------------------------------------
+
+
+def as_inference_output(
     problem: InferenceProblem,
-    time_limit: float | None = None,
-    payoff: tuple[float, float, float, float] | None = None,
-) -> PlanOutput:
+    run: Callable[[Payoff | None, float | None], PlanOutput],
+    time_limit: float | None,
+) -> InferenceOutput:
+    """Runs a heuristic or baseline (``run(payoff, time_limit)``) and packs its answer for
+    :func:`jqodi_opt.solve.solve`, which re-evaluates the plan.
+
+    For the ``weighted`` objective the full problem's payoff table comes first, from the exact
+    ``milp`` (its lexicographic single-objective stages, SPEC §7.3): a restriction is normalised by
+    the same ``T*, E*, T^N, E^N`` as the exact solvers, so the values compare. Its time counts
+    against ``time_limit``; ``stats["payoff_proven"]`` says whether it was proven.
+    """
+    from jqodi_opt.inference.solvers.core import InferenceOutput
+
+    start = time.perf_counter()
+    payoff: Payoff | None = None
+    payoff_doc: dict[str, float] | None = None
+    extra: dict[str, Any] = {}
+    if problem.objective == "weighted":
+        from jqodi_opt.inference.solvers.milp import solve_milp
+
+        exact = solve_milp(problem, time_limit)
+        if exact.payoff is None:
+            status = Status.TIME_LIMIT if exact.status is Status.TIME_LIMIT else Status.INFEASIBLE
+            return InferenceOutput(
+                status,
+                solve_time_s=time.perf_counter() - start,
+                reasons=["the full problem's payoff table (milp) has no plan: "
+                         + (exact.message or str(exact.status))],
+            )  # fmt: skip
+        payoff_doc = dict(exact.payoff)
+        payoff = (
+            float(payoff_doc["latency_s"]),
+            float(payoff_doc["energy_j"]),
+            float(payoff_doc["latency_nadir_s"]),
+            float(payoff_doc["energy_nadir_j"]),
+        )
+        extra["payoff_proven"] = bool(payoff_doc.get("proven", False))
+        if time_limit is not None:
+            time_limit = max(time_limit - (time.perf_counter() - start), 1e-3)
+    weights, offset = objective_weights(problem, payoff)
+    out = run(payoff, time_limit)
+    cost = None if out.assignment is None else measures(problem, out.assignment)
+    return InferenceOutput(
+        out.status,
+        assignment=out.assignment,
+        objective_weights=weights,
+        offset=offset,
+        cost=cost,
+        payoff=payoff_doc,
+        solve_time_s=time.perf_counter() - start,
+        stats={**out.stats, **extra},
+        reasons=list(out.reasons),
+    )
+
+
+def _solve(name: str, problem: InferenceProblem, time_limit: float | None) -> InferenceOutput:
+    cut_set = SETS[name]
+    return as_inference_output(
+        problem, lambda payoff, limit: solve_cut_set(problem, cut_set, limit, payoff), time_limit
+    )
+
+
+def solve_all_local(problem: InferenceProblem, time_limit: float | None = None) -> InferenceOutput:
     """Mu et al.'s *All_Local*: the whole original model on the device."""
-    return solve_cut_set(problem, SETS["all-local"], time_limit, payoff)
+    return _solve("all-local", problem, time_limit)
 
 
-def solve_all_server(
-    problem: InferenceProblem,
-    time_limit: float | None = None,
-    payoff: tuple[float, float, float, float] | None = None,
-) -> PlanOutput:
+def solve_all_server(problem: InferenceProblem, time_limit: float | None = None) -> InferenceOutput:
     """Mu et al.'s *All_Server*: the whole original model on the best single server."""
-    return solve_cut_set(problem, SETS["all-server"], time_limit, payoff)
+    return _solve("all-server", problem, time_limit)
 
 
 def solve_neurosurgeon(
-    problem: InferenceProblem,
-    time_limit: float | None = None,
-    payoff: tuple[float, float, float, float] | None = None,
-) -> PlanOutput:
+    problem: InferenceProblem, time_limit: float | None = None
+) -> InferenceOutput:
     """Neurosurgeon (Kang et al. 2017): the best single cut and server, original model."""
-    return solve_cut_set(problem, SETS["neurosurgeon"], time_limit, payoff)
+    return _solve("neurosurgeon", problem, time_limit)
 
 
 def solve_prune_partition(
-    problem: InferenceProblem,
-    time_limit: float | None = None,
-    payoff: tuple[float, float, float, float] | None = None,
-) -> PlanOutput:
+    problem: InferenceProblem, time_limit: float | None = None
+) -> InferenceOutput:
     """Mu et al.'s *Prune_Partition*: the best single cut with per-layer pruning only."""
-    return solve_cut_set(problem, SETS["prune-partition"], time_limit, payoff)
+    return _solve("prune-partition", problem, time_limit)
 
 
-def solve_bottlenet(
-    problem: InferenceProblem,
-    time_limit: float | None = None,
-    payoff: tuple[float, float, float, float] | None = None,
-) -> PlanOutput:
+def solve_bottlenet(problem: InferenceProblem, time_limit: float | None = None) -> InferenceOutput:
     """BottleNet++ as Mu et al. use it: the best single cut with feature compression only."""
-    return solve_cut_set(problem, SETS["bottlenet"], time_limit, payoff)
+    return _solve("bottlenet", problem, time_limit)

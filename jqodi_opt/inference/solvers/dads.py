@@ -29,6 +29,7 @@ constraints of its own, so it is not re-optimised under them.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
@@ -38,13 +39,18 @@ from jqodi_opt.inference.solvers.baselines import (
     DEVICE_ENERGY,
     ENERGY,
     LATENCY,
+    Payoff,
     PlanOutput,
+    as_inference_output,
     base_assignment,
     index_of,
     measures,
     objective_weights,
 )
 from jqodi_opt.result import Status
+
+if TYPE_CHECKING:
+    from jqodi_opt.inference.solvers.core import InferenceOutput
 
 SOURCE, SINK = "device", "server"
 
@@ -94,10 +100,10 @@ def dads_graph(problem: InferenceProblem, server: int, weights: np.ndarray) -> n
     return graph
 
 
-def solve_dads(
+def run_dads(
     problem: InferenceProblem,
     time_limit: float | None = None,
-    payoff: tuple[float, float, float, float] | None = None,
+    payoff: Payoff | None = None,
 ) -> PlanOutput:
     """DADS's minimum-cut placement on the best server (module docstring)."""
     start = time.perf_counter()
@@ -137,4 +143,11 @@ def solve_dads(
     return PlanOutput(Status.FEASIBLE, best[1], best[0] - offset, stats=stats)
 
 
-__all__ = ["DEVICE_ENERGY", "ENERGY", "LATENCY", "dads_graph", "solve_dads"]
+def solve_dads(problem: InferenceProblem, time_limit: float | None = None) -> InferenceOutput:
+    """DADS for :func:`jqodi_opt.solve.solve`."""
+    return as_inference_output(
+        problem, lambda payoff, limit: run_dads(problem, limit, payoff), time_limit
+    )
+
+
+__all__ = ["DEVICE_ENERGY", "ENERGY", "LATENCY", "dads_graph", "run_dads", "solve_dads"]

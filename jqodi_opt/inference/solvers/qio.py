@@ -61,7 +61,7 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -76,12 +76,17 @@ from jqodi_opt.inference.problem import (
     assignment_violations,
 )
 from jqodi_opt.inference.solvers.baselines import (
+    Payoff,
     PlanOutput,
+    as_inference_output,
     base_assignment,
     cut_placement,
     objective_weights,
 )
 from jqodi_opt.result import Status
+
+if TYPE_CHECKING:
+    from jqodi_opt.inference.solvers.core import InferenceOutput
 
 PREDICTORS = ("polynomial", "gradient-boosting")
 
@@ -226,7 +231,7 @@ class Scored:
     feasible: bool
 
 
-def solve_qio(
+def run_qio(
     problem: InferenceProblem,
     time_limit: float | None = None,
     k: int = 5,
@@ -238,7 +243,7 @@ def solve_qio(
     max_redraws: int = 50,
     max_rounds: int = 1000,
     max_evaluations: int = 200_000,
-    payoff: tuple[float, float, float, float] | None = None,
+    payoff: Payoff | None = None,
 ) -> PlanOutput:
     """Mu et al.'s Algorithm 1 on ``problem`` (module docstring).
 
@@ -257,18 +262,8 @@ def solve_qio(
     payoff
         ``(T*, E*, T^N, E^N)`` of the full problem, for the ``weighted`` objective.
     """
-    if k < 2:
-        raise OptionError(f"k {k} not understood (at least 2 solutions).")
-    if t_max < 1:
-        raise OptionError(f"t_max {t_max} not understood (at least 1).")
-    if not scaling > 1:
-        raise OptionError(f"scaling {scaling} not understood (λ must be > 1).")
-    if predictor not in PREDICTORS:
-        raise OptionError(f"predictor {predictor!r} not understood ({', '.join(PREDICTORS)}).")
-    if predictor == "gradient-boosting" and not samples:
-        raise OptionError("predictor 'gradient-boosting' needs samples=CSV (see fit-accuracy).")
-    if min(max_redraws, max_rounds, max_evaluations) < 1:
-        raise OptionError("max_redraws, max_rounds and max_evaluations must be >= 1.")
+    check_options(problem, k, t_max, scaling, predictor, samples, max_redraws, max_rounds,
+                  max_evaluations)  # fmt: skip
     weights, offset = objective_weights(problem, payoff)
     gradient_boosting = (
         GradientBoostingPredictor(problem, samples, seed)
@@ -388,6 +383,59 @@ def solve_qio(
             stats=stats,
         )
     return PlanOutput(Status.FEASIBLE, best.plan, best.key[1] - offset, stats=stats)
+
+
+def solve_qio(
+    problem: InferenceProblem,
+    time_limit: float | None = None,
+    k: int = 5,
+    t_max: int = 20,
+    scaling: float = 1.3,
+    seed: int = 0,
+    predictor: str = "polynomial",
+    samples: str | None = None,
+    max_redraws: int = 50,
+    max_rounds: int = 1000,
+    max_evaluations: int = 200_000,
+) -> InferenceOutput:
+    """Mu et al.'s Algorithm 1 for :func:`jqodi_opt.solve.solve` (options as :func:`run_qio`)."""
+    check_options(problem, k, t_max, scaling, predictor, samples, max_redraws, max_rounds,
+                  max_evaluations)  # fmt: skip
+
+    def run(payoff: Payoff | None, limit: float | None) -> PlanOutput:
+        return run_qio(
+            problem, limit, k, t_max, scaling, seed, predictor, samples, max_redraws, max_rounds,
+            max_evaluations, payoff,
+        )  # fmt: skip
+
+    return as_inference_output(problem, run, time_limit)
+
+
+def check_options(
+    problem: InferenceProblem,
+    k: int = 5,
+    t_max: int = 20,
+    scaling: float = 1.3,
+    predictor: str = "polynomial",
+    samples: str | None = None,
+    max_redraws: int = 50,
+    max_rounds: int = 1000,
+    max_evaluations: int = 200_000,
+    seed: int = 0,
+) -> None:
+    """Refuses option values :func:`run_qio` cannot take, before any work (:class:`OptionError`)."""
+    if k < 2:
+        raise OptionError(f"k {k} not understood (at least 2 solutions).")
+    if t_max < 1:
+        raise OptionError(f"t_max {t_max} not understood (at least 1).")
+    if not scaling > 1:
+        raise OptionError(f"scaling {scaling} not understood (λ must be > 1).")
+    if predictor not in PREDICTORS:
+        raise OptionError(f"predictor {predictor!r} not understood ({', '.join(PREDICTORS)}).")
+    if predictor == "gradient-boosting" and not samples:
+        raise OptionError("predictor 'gradient-boosting' needs samples=CSV (see fit-accuracy).")
+    if min(max_redraws, max_rounds, max_evaluations) < 1:
+        raise OptionError("max_redraws, max_rounds and max_evaluations must be >= 1.")
 
 
 def _which(evaluations: int, max_evaluations: int) -> str:
