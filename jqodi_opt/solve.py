@@ -115,6 +115,35 @@ INFERENCE_SOLVERS: dict[str, SolverInfo] = {
         "jqodi_opt.inference.solvers.exhaustive", "solve_exhaustive", True,
         "every plan of a tiny instance",
     ),
+    # the seeds' methods and baselines (not exact; ibase)
+    "qio": SolverInfo(
+        "jqodi_opt.inference.solvers.qio", "solve_qio", False,
+        "Mu et al.'s quantum-inspired optimizer (Algorithm 1; k=5, t_max=20, lambda=1.3)",
+    ),
+    "all-local": SolverInfo(
+        "jqodi_opt.inference.solvers.baselines", "solve_all_local", False,
+        "whole original model on the device (Mu baseline)",
+    ),
+    "all-server": SolverInfo(
+        "jqodi_opt.inference.solvers.baselines", "solve_all_server", False,
+        "whole original model on the best single server (Mu baseline)",
+    ),
+    "neurosurgeon": SolverInfo(
+        "jqodi_opt.inference.solvers.baselines", "solve_neurosurgeon", False,
+        "best single cut, device then one server, original model",
+    ),
+    "prune-partition": SolverInfo(
+        "jqodi_opt.inference.solvers.baselines", "solve_prune_partition", False,
+        "best single cut with per-layer pruning only (Mu baseline)",
+    ),
+    "bottlenet": SolverInfo(
+        "jqodi_opt.inference.solvers.baselines", "solve_bottlenet", False,
+        "best single cut with feature compression only (Mu baseline)",
+    ),
+    "dads": SolverInfo(
+        "jqodi_opt.inference.solvers.dads", "solve_dads", False,
+        "DADS: minimum s-t cut between the device and one server (networkx)",
+    ),
 }  # fmt: skip
 
 #: The registry of each problem family.

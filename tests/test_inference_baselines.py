@@ -342,3 +342,57 @@ def test_dads_reports_a_plan_that_breaks_the_memory_limit() -> None:
     out = run_dads(problem_of(doc))
     assert out.status is Status.INFEASIBLE
     assert out.reasons == ["dads with 'gpu': memory on 'gpu': 40 B exceeds 20 B"]
+
+
+# --------------------------------------------------------------------------------------------------
+# through jqodi_opt.solve (the registry), every plan re-evaluated
+# --------------------------------------------------------------------------------------------------
+
+HEURISTICS = [
+    "qio",
+    "all-local",
+    "all-server",
+    "neurosurgeon",
+    "prune-partition",
+    "bottlenet",
+    "dads",
+]
+
+
+@pytest.mark.parametrize("objective", ["energy", {"weighted": {"latency": 0.3, "energy": 0.7}}])
+def test_registered_methods_run_through_solve_and_never_beat_exhaustive(objective) -> None:
+    from jqodi_opt.solve import solve
+
+    doc = random_document(3, layers=3, servers=3, dag=True)
+    doc["objective"] = objective
+    problem = problem_of(doc)
+    exact = solve(problem, "exhaustive")
+    assert exact.status is Status.OPTIMAL and exact.objective is not None
+    for name in HEURISTICS:
+        result = solve(problem, name)
+        assert result.status is Status.FEASIBLE, (name, result.reasons)
+        assert result.plan is not None and result.objective is not None
+        assert result.objective >= exact.objective - 1e-9 * max(1.0, abs(exact.objective)), name
+        if isinstance(objective, dict):
+            assert result.stats["payoff_proven"] is True
+
+
+def test_infeasible_baseline_through_solve_keeps_its_reasons() -> None:
+    from jqodi_opt.solve import solve
+
+    doc = shrinking_chain(1e5)
+    doc["servers"][0]["memory_bytes"] = 10_000.0
+    result = solve(problem_of(doc), "all-local")
+    assert result.status is Status.INFEASIBLE and result.plan is None
+    assert result.reasons[0].startswith("all-local: its only plan, all on the device")
+
+
+def test_qio_options_refused_through_solve() -> None:
+    from jqodi_opt.exceptions import OptionError
+    from jqodi_opt.solve import solve
+
+    problem = problem_of(shrinking_chain(1e7))
+    with pytest.raises(OptionError, match="k 1 not understood"):
+        solve(problem, "qio", k=1)
+    with pytest.raises(ValueError, match="does not take option"):
+        solve(problem, "neurosurgeon", seed=3)
