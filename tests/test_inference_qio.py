@@ -167,3 +167,14 @@ def test_gradient_boosting_samples_must_name_the_instance_layers(tmp_path) -> No
     samples.write_text("bits:nope,accuracy_drop\n" + "8,0.01\n" * 12)
     with pytest.raises(OptionError, match="bits:nope name no layer or tensor"):
         run_qio(problem, predictor="gradient-boosting", samples=str(samples))
+
+
+def test_large_model_starts_from_accurate_candidates() -> None:
+    """40 layers with three knobs each: uniform knobs break a 5 % budget nearly always, so the
+    parameters generator falls back to unmodified knobs at a uniform partition point."""
+    doc = random_document(11, layers=40, servers=2)
+    doc["accuracy"]["max_drop"] = 0.05
+    problem = compile_inference(build_inference(doc))
+    out = run_qio(problem, seed=0, t_max=5)
+    assert out.status is Status.FEASIBLE and out.assignment is not None
+    assert accuracy_drop(problem, out.assignment) <= 0.05

@@ -44,8 +44,11 @@ Departures from the paper, each because the paper leaves the point open or the p
 - Algorithm 1 line 16 reads "if ``T_j < T_min``"; we keep ``X'`` when it improves its own solution
   ``X_j`` (as the underlying MQHOA does) and track the best plan separately.
 - The redraw of lines 10–13 is bounded (``max_redraws``, default 50; then ``X_j`` is kept for that
-  round), and so are the stabilisation rounds per scale (``max_rounds``) and the total number of
-  plans evaluated (``max_evaluations``), so a run always ends.
+  round). An initial solution that fails the check ``max_redraws`` times is drawn with a uniform
+  partition point and server and every knob unmodified — Mu's parameters generator "must
+  guarantee" accurate candidates, and on a large model uniform knobs almost never are. The
+  stabilisation rounds per scale (``max_rounds``) and the plans evaluated in all
+  (``max_evaluations``) are bounded too, so a run always ends.
 - Mu et al. minimise latency; the objective here is the instance's (``weighted`` needs the payoff
   table of the full problem, given by the caller).
 - One server is chosen per plan (a coordinate), as the seed's device–server setting; a plan never
@@ -108,6 +111,9 @@ class Encoding:
         The assignment that every plan starts from (single allowed values filled in).
     size
         ``D``.
+    unmodified
+        ``(D,)``: the coordinate of each knob's unmodified value (32 bits, no pruning, ratio 1; the
+        middle of its interval), NaN for the partition point and the server.
     """
 
     servers: tuple[int, ...]
@@ -117,6 +123,7 @@ class Encoding:
     compression_dims: tuple[tuple[int, int, np.ndarray], ...]
     fixed: Assignment
     size: int
+    unmodified: np.ndarray
 
 
 def pick(x: float, options: int) -> int:
@@ -154,7 +161,18 @@ def encoding(problem: InferenceProblem) -> Encoding:
     pruning_dims = knob(problem.layer_pruning_allowed, pruning)
     compression_dims = knob(problem.tensor_compression_allowed, compression)
     fixed = Assignment(base.server, bits, pruning, compression)
-    return Encoding(servers, server_dim, bits_dims, pruning_dims, compression_dims, fixed, dim)
+    unmodified = np.full(dim, np.nan)
+    for dims, default in (
+        (bits_dims, base.bits),
+        (pruning_dims, base.pruning),
+        (compression_dims, base.compression),
+    ):
+        for element, d, options in dims:
+            hit = np.flatnonzero(options == default[element])
+            unmodified[d] = (hit[0] + 0.5) / len(options) if len(hit) else 0.0
+    return Encoding(
+        servers, server_dim, bits_dims, pruning_dims, compression_dims, fixed, dim, unmodified
+    )
 
 
 def decode(problem: InferenceProblem, code: Encoding, x: np.ndarray) -> Assignment:
@@ -312,6 +330,13 @@ def run_qio(
             plan = decode(problem, code, x)
             if accurate(plan):
                 return x, plan, True
+        if center is None:
+            # the parameters generator must hand out accurate candidates (Mu et al. §V-B1): a
+            # uniform partition point and server with every knob at its unmodified value
+            x = np.where(np.isnan(code.unmodified), rng.uniform(0.0, 1.0, code.size),
+                         code.unmodified)  # fmt: skip
+            plan = decode(problem, code, x)
+            return x, plan, accurate(plan)
         return x, plan, False
 
     def spread(population: list[Scored]) -> float:
