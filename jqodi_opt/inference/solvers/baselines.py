@@ -30,16 +30,21 @@ lower bound per ``(s, c)`` (exact when nothing is free); plans are then solved i
 order — a fixed plan is checked against every rule, a plan with free choices is a small MILP over
 them (:func:`solve_fixed_placement`, HiGHS through ``scipy.optimize.milp``: one-hot choices, the
 accuracy polynomial with its interactions linearised, limits and memory as rows) — and the search
-stops when the next bound is no better than the best plan found. The result is that plan, reported
-``feasible`` for the full problem (it is optimal only over its set: ``stats["restricted_status"]``
-is ``optimal``, or ``time_limit`` when the search was cut short), or ``infeasible`` with why.
+stops when the next bound is no better than the best plan found; once a plan is found, a
+placement whose MILP's LP relaxation cannot beat it is passed over without branching. The result
+is that plan, reported ``feasible`` for the full problem (it is optimal only over its set:
+``stats["restricted_status"]`` is ``optimal``, or ``time_limit`` when the search was cut short), or
+``infeasible`` with why.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -346,6 +351,7 @@ class FixedResult:
     assignment: Assignment | None = None
     value: float | None = None
     reasons: list[str] = field(default_factory=list)
+    pruned: bool = False  # no better than the cutoff (by its LP relaxation)
 
 
 @dataclass(frozen=True)
@@ -405,6 +411,7 @@ def solve_fixed_placement(
     free: str,
     weights: np.ndarray,
     deadline: float | None = None,
+    cutoff: float | None = None,
 ) -> FixedResult:
     """The best plan at ``placement`` (original model except the ``free`` choices), exactly.
 
@@ -413,6 +420,8 @@ def solve_fixed_placement(
     limits, memory, and the accuracy budget (SPEC §7.2: first-order terms linear in ``y``; an
     interaction of two free choices through ``z <= y_a``, ``z <= y_b``, ``z >= y_a + y_b - 1``).
     The plan it returns has passed :func:`~jqodi_opt.inference.problem.assignment_violations`.
+    With a ``cutoff`` (the best value found elsewhere), a placement whose LP relaxation is no
+    better is reported ``pruned`` without a plan.
     """
     base, slots = _slots(problem, base_assignment(problem, placement), free)
     if not slots:
@@ -424,7 +433,7 @@ def solve_fixed_placement(
     fixed_reasons = [r for r in problem.allowed(base) if not _about_slot(r, problem, slots)]
     if fixed_reasons:
         return FixedResult(Status.INFEASIBLE, reasons=fixed_reasons)
-    return _milp(problem, base, slots, weights, deadline)
+    return _milp(problem, base, slots, weights, deadline, cutoff)
 
 
 def _about_slot(reason: str, problem: InferenceProblem, slots: list[Slot]) -> bool:
@@ -441,8 +450,10 @@ def _milp(
     slots: list[Slot],
     weights: np.ndarray,
     deadline: float | None,
+    cutoff: float | None,
 ) -> FixedResult:
     from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.sparse import coo_array
 
     offsets = np.cumsum([0] + [len(s.options) for s in slots])
     num_y = int(offsets[-1])
@@ -489,26 +500,30 @@ def _milp(
         # two values of one slot are never both taken: the product is 0
     num = num_y + len(pairs)
 
-    rows: list[np.ndarray] = []
+    # constraint rows as a sparse matrix: (row, column, value) triplets
+    row_of: list[int] = []
+    col_of: list[int] = []
+    val_of: list[float] = []
     lower: list[float] = []
     upper: list[float] = []
 
-    def add(row: np.ndarray, lo: float, hi: float) -> None:
-        rows.append(row)
+    def add(columns: np.ndarray, values: np.ndarray, lo: float, hi: float) -> None:
+        row = len(lower)
+        row_of.extend([row] * len(columns))
+        col_of.extend(int(c) for c in columns)
+        val_of.extend(float(v) for v in values)
         lower.append(lo)
         upper.append(hi)
 
     for j in range(len(slots)):  # one value per slot
-        row = np.zeros(num)
-        row[offsets[j] : offsets[j + 1]] = 1.0
-        add(row, 1.0, 1.0)
+        columns = np.arange(offsets[j], offsets[j + 1])
+        add(columns, np.ones(len(columns)), 1.0, 1.0)
 
     def add_limit(coefficients: np.ndarray, rhs: float) -> None:
         size = max(abs(rhs), float(np.abs(coefficients).max(initial=0.0)))
         scale = ROW_SCALE / size if size > 0 else 1.0
-        row = np.zeros(num)
-        row[: len(coefficients)] = coefficients * scale
-        add(row, -np.inf, rhs * scale)
+        columns = np.flatnonzero(coefficients)
+        add(columns, coefficients[columns] * scale, -np.inf, rhs * scale)
 
     if math.isfinite(problem.latency_limit_s):
         add_limit(y_measures[:, LATENCY], problem.latency_limit_s - base_total[LATENCY])
@@ -526,25 +541,29 @@ def _milp(
     for p, (va, vb, _) in enumerate(pairs):  # z = y_a y_b
         z = num_y + p
         for v in (va, vb):
-            row = np.zeros(num)
-            row[z], row[v] = 1.0, -1.0
-            add(row, -np.inf, 0.0)
-        row = np.zeros(num)
-        row[va], row[vb], row[z] = 1.0, 1.0, -1.0
-        add(row, -np.inf, 1.0)
+            add(np.array([z, v]), np.array([1.0, -1.0]), -np.inf, 0.0)
+        add(np.array([va, vb, z]), np.array([1.0, 1.0, -1.0]), -np.inf, 1.0)
 
+    matrix = coo_array((val_of, (row_of, col_of)), shape=(len(lower), num)).tocsr()
+    constraints = LinearConstraint(matrix, np.array(lower), np.array(upper))
     cost = np.concatenate([y_measures @ weights, np.zeros(len(pairs))])
-    integrality = np.concatenate([np.ones(num_y), np.zeros(len(pairs))])
     options: dict[str, Any] = {"disp": False, "mip_rel_gap": 1e-9}
+    if cutoff is not None:
+        # the LP relaxation first: a placement whose relaxation cannot beat the best plan so far
+        # is passed over without branching
+        with _stdout_silenced():
+            relaxed = milp(cost, integrality=np.zeros(num), bounds=Bounds(0.0, 1.0),
+                           constraints=constraints, options=dict(options))  # fmt: skip
+        if relaxed.status == 2:
+            return FixedResult(Status.INFEASIBLE, reasons=["no choice of the free values fits"])
+        if relaxed.fun is not None and relaxed.fun >= cutoff - BOUND_TOLERANCE * abs(cutoff):
+            return FixedResult(Status.OPTIMAL, pruned=True)
+    integrality = np.concatenate([np.ones(num_y), np.zeros(len(pairs))])
     if deadline is not None:
         options["time_limit"] = max(deadline - time.perf_counter(), 1e-3)
-    result = milp(
-        cost,
-        integrality=integrality,
-        bounds=Bounds(0.0, 1.0),
-        constraints=LinearConstraint(np.array(rows), np.array(lower), np.array(upper)),
-        options=options,
-    )
+    with _stdout_silenced():
+        result = milp(cost, integrality=integrality, bounds=Bounds(0.0, 1.0),
+                      constraints=constraints, options=options)  # fmt: skip
     if result.x is None:
         if result.status == 2:
             return FixedResult(Status.INFEASIBLE, reasons=["no choice of the free values fits"])
@@ -563,6 +582,23 @@ def _milp(
         return FixedResult(Status.INFEASIBLE, reasons=[f"MILP plan rejected: {reasons[0]}"])
     status = Status.OPTIMAL if result.status == 0 else Status.TIME_LIMIT
     return FixedResult(status, plan, float(weights @ measures(problem, plan)))
+
+
+@contextmanager
+def _stdout_silenced() -> Iterator[None]:
+    """File descriptor 1 to the null device for a while: HiGHS (through scipy) prints debugging
+    lines from C++ on some MILPs whatever ``disp`` says."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+        os.close(null)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def _slot_index(var: int, offsets: np.ndarray) -> int:
@@ -634,7 +670,8 @@ def solve_cut_set(
             restricted = Status.TIME_LIMIT
             break
         placement = cut_placement(problem, dev if server is None else server, cut)
-        found = solve_fixed_placement(problem, placement, cut_set.free, weights, deadline)
+        cutoff = None if best is None else best[0]
+        found = solve_fixed_placement(problem, placement, cut_set.free, weights, deadline, cutoff)
         examined += 1
         if found.status is Status.TIME_LIMIT:
             restricted = Status.TIME_LIMIT
