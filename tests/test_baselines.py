@@ -165,4 +165,4 @@ def test_cli_infeasible_baseline_exits_1_with_its_reasons(capsys) -> None:
     assert code == 1
     document = json.loads(capsys.readouterr().out)
     assert document["status"] == "infeasible"
-    assert document["reasons"][0].startswith("vgg-like@32: fastest plan needs 556.")
+    assert document["reasons"][0].startswith("vgg-like@32: fastest plan needs 491.")

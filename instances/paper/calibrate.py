@@ -28,9 +28,9 @@ HERE = Path(__file__).resolve().parent
 RATED_W = {"pi5": 12.0, "rtx3090": 350.0, "rtx4090": 450.0, "cloud": 400.0}
 
 #: The free parameters (not stated by the paper), chosen in README §6.
-SPEED_FLOPS = {"pi5": 1.2e10, "rtx3090": 3.2e11, "rtx4090": 4.286e11, "cloud": 8.0e11}
+SPEED_FLOPS = {"pi5": 1.2e10, "rtx3090": 3.077e11, "rtx4090": 4.286e11, "cloud": 1.763e12}
 WIFI_RATE_BPS = {"rtx3090": 2.57e7, "rtx4090": 6.16e7}
-CLOUD_RATE_BPS = {"rtx3090": 3.75e8, "rtx4090": 3.696e8}
+CLOUD_RATE_BPS = {"rtx3090": 3.75e8, "rtx4090": 3.786e8}
 #: ``cloud_flops`` (the CS's work per epoch, F_a) = CLOUD_IMAGES x training_factor x forward FLOPs.
 CLOUD_IMAGES = 1250.0
 
