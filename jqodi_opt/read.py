@@ -10,13 +10,15 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import ValidationError
 
 from jqodi_opt.exceptions import InputError, InstanceError, describe_pydantic_error
-from jqodi_opt.finetune.instance import FORMAT, Instance, check_references
+
+if TYPE_CHECKING:  # the hall reads files for both families; a family is imported when used
+    from jqodi_opt.finetune.instance import Instance
 
 
 def load_document(path: str | os.PathLike[str], error: type[InputError] = InstanceError) -> Any:
@@ -57,6 +59,8 @@ def build_instance(document: Any, source: str = "<instance>") -> Instance:
     InstanceError
         Naming every field that fails its checks, one ``(path, message)`` each.
     """
+    from jqodi_opt.finetune.instance import FORMAT, Instance, check_references
+
     if not isinstance(document, dict):
         raise InstanceError(source, [("", "the document must be a mapping (a JSON object)")])
     if document.get("format") != FORMAT:
@@ -90,6 +94,8 @@ def read_instance(path: str | os.PathLike[str]) -> Instance:
 
 def instance_to_dict(instance: Instance) -> dict[str, Any]:
     """The instance as a JSON-ready mapping, leaving out optional fields that were not given."""
+    from jqodi_opt.finetune.instance import FORMAT
+
     return instance.model_dump(mode="json", exclude_none=True, exclude_unset=True) | {
         "format": FORMAT
     }
@@ -110,6 +116,8 @@ def write_json_atomic(document: Any, path: str | os.PathLike[str]) -> None:
 
 def instance_schema() -> dict[str, Any]:
     """The JSON Schema of ``jqodi-instance/1`` (cross-field rules are described, not encoded)."""
+    from jqodi_opt.finetune.instance import FORMAT, Instance
+
     schema = Instance.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = FORMAT

@@ -4,7 +4,18 @@
 other module registers one group of commands on that app when imported here.
 """
 
-from jqodi_opt.cli import bench, finetune, fit, models, problems
+from jqodi_opt.cli import bench, finetune, fit, lifecycle, models, problems
 from jqodi_opt.cli.app import Exit, UsageProblem, app, main
 
-__all__ = ["Exit", "UsageProblem", "app", "bench", "finetune", "fit", "main", "models", "problems"]
+__all__ = [
+    "Exit",
+    "UsageProblem",
+    "app",
+    "bench",
+    "finetune",
+    "fit",
+    "lifecycle",
+    "main",
+    "models",
+    "problems",
+]

@@ -12,6 +12,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from jqodi_opt.inference.instance import Accuracy as ServingAccuracy
+from jqodi_opt.inference.instance import Compression as ServingCompression
+
 FORMAT = "jqodi-instance/1"
 
 # Numbers: strictly typed (no "1.0" strings, no booleans), finite.
@@ -78,8 +81,9 @@ class Bitwidth(_Entity):
 class Block(_Entity):
     """One block of a model: the layers between two consecutive cut points.
 
-    ``output_bytes`` (optional, SPEC §6.1) is the block's output tensor for one sample in FP32
-    bytes; only inference (``jqodi compare --inference``, SPEC §8) needs it.
+    ``flops`` is the forward work of one sample; ``output_bytes`` (optional, SPEC §6.1) is the size
+    of the block's output tensor for one sample in FP32 bytes, needed only to serve the model
+    (the ``serving`` section, SPEC §8).
     """
 
     name: Name
@@ -172,6 +176,32 @@ class Limits(_Entity):
     loss: Positive
 
 
+class ServingLimits(_Entity):
+    """Limits on one served request: its latency and the device's energy."""
+
+    latency_s: Positive | None = None
+    device_energy_j: Positive | None = None
+
+
+class Serving(_Entity):
+    """How the fine-tuned model is served afterwards (SPEC §8): the lifecycle section.
+
+    Its inference problem (SPEC §7) runs on the instance's own hardware; see
+    :func:`jqodi_opt.lifecycle.serving_instance` for how servers, links and the model are mapped.
+    ``input_bytes`` is the input of models that do not give their own ``input_bytes``.
+    ``compression`` and ``accuracy`` have the shapes of the ``jqodi-inference/1`` sections of the
+    same name; an accuracy term applies to the candidates whose model has the layer or tensor it
+    names (every named layer or tensor must exist in some model).
+    """
+
+    requests: Annotated[float, Field(ge=0, le=1e18)]
+    input_bytes: Positive | None = None
+    limits: ServingLimits | None = None
+    compression: ServingCompression | None = None
+    accuracy: ServingAccuracy | None = None
+    return_output: bool = True
+
+
 class Instance(_Entity):
     """One JQODI problem instance (SPEC §3.1), checked field by field.
 
@@ -191,6 +221,7 @@ class Instance(_Entity):
     models: Annotated[list[Model], Field(min_length=1)]
     learning: list[Learning]
     limits: Limits
+    serving: Serving | None = None
 
     def model_index(self, name: str) -> int:
         """Index of the model called ``name``."""
@@ -277,6 +308,40 @@ def check_references(instance: Instance) -> list[tuple[str, str]]:
             issues.append((f"{path}.epochs.robust", "must be >= epochs.expected"))
         if entry.truth is not None:
             issues.extend(_check_truth(entry, f"{path}.truth"))
+    if instance.serving is not None:
+        issues.extend(_check_serving(instance, instance.serving))
+    return issues
+
+
+def _check_serving(instance: Instance, serving: Serving) -> list[tuple[str, str]]:
+    """Serving needs every block's output size, and accuracy terms that name real blocks."""
+    issues: list[tuple[str, str]] = []
+    for a, model in enumerate(instance.models):
+        if model.input_bytes is None and serving.input_bytes is None:
+            issues.append((f"models[{a}].input_bytes", "needed when serving gives no input_bytes"))
+        for b, block in enumerate(model.blocks):
+            if block.output_bytes is None:
+                issues.append(
+                    (f"models[{a}].blocks[{b}].output_bytes", "needed when serving is given")
+                )
+    if serving.accuracy is None:
+        return issues
+    blocks = {block.name for model in instance.models for block in model.blocks}
+    for t, term in enumerate(serving.accuracy.terms):
+        path = f"serving.accuracy.terms[{t}]"
+        if term.kind is None:
+            issues.append((path, "must be {layer, bits} or {tensor, compression}"))
+        elif term.kind == "pruning":
+            issues.append((f"{path}.pruning", "served models are not pruned"))
+        name = term.layer if term.layer is not None else term.tensor
+        if name is not None and name != "input" and name not in blocks:
+            field = "layer" if term.layer is not None else "tensor"
+            issues.append((f"{path}.{field}", f"no model has a block {name!r}"))
+    count = len(serving.accuracy.terms)
+    for i, interaction in enumerate(serving.accuracy.interactions):
+        for j, index in enumerate(interaction.of):
+            if index >= count:
+                issues.append((f"serving.accuracy.interactions[{i}].of[{j}]", f"no term {index}"))
     return issues
 
 
