@@ -9,8 +9,8 @@ can reach the loss target, two problems on the same hardware:
 
 The lifecycle optimum for ``N`` requests is ``min_c E_ft*(c) + N · E_inf*(c)``, exact because
 the two phases share nothing but the choice of ``c``: each candidate's two subproblems are solved
-to proven optimality and the best sum is taken. Over ``N`` the candidates are lines; their lower envelope
-(:func:`lower_envelope`) says at which request volumes the best ``(a, q)`` changes. The
+to proven optimality and the best sum is taken. Over ``N`` the candidates are lines; their lower
+envelope (:func:`lower_envelope`) says at which request volumes the best ``(a, q)`` changes. The
 **sequential** choice is the fine-tuning optimum (the JQODI paper's *Optimum*, which its heuristic
 aims at), then its best inference plan; its excess over the lifecycle optimum is the regret.
 
