@@ -26,9 +26,10 @@ How the serving problem maps the fine-tuning hardware (choices SPEC §8 leaves o
   link (``cloud_rate_bps``, ``cloud_energy_per_bit``); no device–cloud link (a tensor reaches the
   cloud through an edge server's layers only, SPEC §7.1 has no multi-hop routing);
 - the model: the chain of blocks, each a layer with its forward ``flops``, ``params`` and
-  ``output_bytes``, the input of the model's ``input_bytes`` (else ``serving.input_bytes``); no pruning (a fine-tuned model is served
-  as trained); ``serving.compression`` on sent tensors; accuracy terms that name a block or tensor
-  of this model (others belong to other models and are left out).
+  ``output_bytes``, the input of the model's ``input_bytes`` (else ``serving.input_bytes``); no
+  pruning (a fine-tuned model is served as trained); ``serving.compression`` on sent tensors;
+  accuracy terms that name a block or tensor of this model (others belong to other models and are
+  left out).
 """
 
 from __future__ import annotations
