@@ -39,6 +39,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from jqodi_opt.exceptions import SolverRefused
 from jqodi_opt.finetune.instance import Instance, Model
 from jqodi_opt.finetune.problem import Problem, compile_problem
 from jqodi_opt.graph import INPUT
@@ -330,7 +331,7 @@ def solve_lifecycle(
     requests: float | None = None,
     *,
     finetune_solver: str = "milp",
-    inference_solver: str = "milp",
+    inference_solver: str | None = None,
     time_limit: float | None = None,
     estimator: str = "robust",
 ) -> Lifecycle:
@@ -343,7 +344,8 @@ def solve_lifecycle(
     requests
         ``N`` (default: ``serving.requests``).
     finetune_solver, inference_solver
-        Exact solvers for the two subproblems.
+        Exact solvers for the two subproblems; by default the serving problem (a chain) goes to
+        ``dp``, or to ``milp`` when ``dp`` declines it.
     time_limit
         Limit per subproblem solve (s); a subproblem not proven in it leaves its candidate
         without a line, with the reason.
@@ -387,7 +389,7 @@ def _candidate_cost(
     model: str,
     bits: int,
     finetune_solver: str,
-    inference_solver: str,
+    inference_solver: str | None,
     time_limit: float | None,
 ) -> CandidateCost:
     alone = problem.restrict(
@@ -398,7 +400,13 @@ def _candidate_cost(
         why = "; ".join(finetune.reasons) or str(finetune.status)
         return CandidateCost(model, bits, finetune, None, f"fine-tuning {finetune.status}: {why}")
     serving = compile_inference(serving_instance(instance, model, bits))
-    inference = solve(serving, inference_solver, time_limit)  # type: ignore[arg-type]
+    if inference_solver is None:
+        try:
+            inference = solve(serving, "dp", time_limit)  # type: ignore[arg-type]
+        except SolverRefused:
+            inference = solve(serving, "milp", time_limit)  # type: ignore[arg-type]
+    else:
+        inference = solve(serving, inference_solver, time_limit)  # type: ignore[arg-type]
     if inference.status is not Status.OPTIMAL:
         why = "; ".join(inference.reasons) or str(inference.status)
         return CandidateCost(model, bits, finetune, inference, f"serving {inference.status}: {why}")
