@@ -104,11 +104,11 @@ def test_latency_limit_only_one_candidate_meets() -> None:
     assert regret is not None and math.isinf(regret)
 
 
-@pytest.mark.parametrize("solver", ["dp", "milp", "exhaustive"])
-def test_serving_solvers_agree(solver: str) -> None:
+@pytest.mark.parametrize("serving_solver", ["dp", "milp", "exhaustive"])
+def test_serving_solvers_agree(serving_solver: str) -> None:
     instance = read_instance(TWO)
     default = solve_lifecycle(instance)
-    chosen = solve_lifecycle(instance, inference_solver=solver)
+    chosen = solve_lifecycle(instance, inference_solver=serving_solver)
     for a, b in zip(default.candidates, chosen.candidates, strict=True):
         assert a.inference_j == pytest.approx(b.inference_j, rel=1e-7)
 
