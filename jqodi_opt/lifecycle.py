@@ -397,7 +397,8 @@ def _candidate_cost(
     )
     finetune = solve(alone, finetune_solver, time_limit)
     if finetune.status is not Status.OPTIMAL:
-        why = "; ".join(finetune.reasons) or str(finetune.status)
+        own = [r for r in finetune.reasons if r.startswith(f"{model}@{bits}:")]
+        why = "; ".join(own or finetune.reasons) or str(finetune.status)
         return CandidateCost(model, bits, finetune, None, f"fine-tuning {finetune.status}: {why}")
     serving = compile_inference(serving_instance(instance, model, bits))
     if inference_solver is None:

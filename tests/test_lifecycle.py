@@ -13,6 +13,7 @@ from jqodi_opt.cli import main
 from jqodi_opt.exceptions import InstanceError
 from jqodi_opt.finetune.problem import compile_problem
 from jqodi_opt.inference.evaluate import evaluate_inference
+from jqodi_opt.inference.problem import compile_inference as compile_inference_problem
 from jqodi_opt.lifecycle import (
     lower_envelope,
     serving_instance,
@@ -179,3 +180,36 @@ def test_cli_refuses_instance_without_serving(capsys: pytest.CaptureFixture[str]
     code = main(["lifecycle", str(Path(__file__).parent / "data" / "tiny.json")])
     assert code == 2
     assert "serving" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["data1", "data2"])
+def test_paper_instances_lifecycle(name: str) -> None:
+    path = Path(__file__).parents[1] / "instances" / "paper" / f"{name}.json"
+    instance = read_instance(path)
+    result = solve_lifecycle(instance)
+    usable = [c for c in result.candidates if c.usable]
+    assert usable and result.best is not None
+    # The optimum is the least line at N, and the envelope's pieces are each the least at a point
+    # inside their range.
+    n = result.requests
+    assert result.total_j == pytest.approx(min(c.total_j(n) for c in usable), rel=1e-12)
+    ends = [b.requests for b in result.breakpoints[1:]] + [2 * result.breakpoints[-1].requests + 1]
+    for point, end in zip(result.breakpoints, ends, strict=True):
+        middle = (point.requests + end) / 2
+        least = min(usable, key=lambda c: c.total_j(middle))
+        assert (least.model, least.bits) == (point.model, point.bits)
+    # N = 0: the sequential choice is the fine-tuning optimum itself.
+    assert result.sequential is not None
+    plain = solve(compile_problem(instance), "milp")
+    assert plain.plan is not None
+    assert (result.sequential.model, result.sequential.bits) == (plain.plan.model, plain.plan.bits)
+
+
+def test_paper_serving_dp_matches_exhaustive() -> None:
+    instance = read_instance(Path(__file__).parents[1] / "instances" / "paper" / "data1.json")
+    for model, bits in (("lenet-like", 4), ("resnet20", 8)):
+        problem = compile_inference_problem(serving_instance(instance, model, bits))
+        dp = solve(problem, "dp")  # type: ignore[arg-type]
+        brute = solve(problem, "exhaustive")  # type: ignore[arg-type]
+        assert dp.status.value == brute.status.value == "optimal"
+        assert dp.objective == pytest.approx(brute.objective, rel=1e-9)
