@@ -397,7 +397,8 @@ def _candidate_cost(
     )
     finetune = solve(alone, finetune_solver, time_limit)
     if finetune.status is not Status.OPTIMAL:
-        own = [r for r in finetune.reasons if r.startswith(f"{model}@{bits}:")]
+        prefix = f"{model}@{bits}: "
+        own = [r.removeprefix(prefix) for r in finetune.reasons if r.startswith(prefix)]
         why = "; ".join(own or finetune.reasons) or str(finetune.status)
         return CandidateCost(model, bits, finetune, None, f"fine-tuning {finetune.status}: {why}")
     serving = compile_inference(serving_instance(instance, model, bits))
