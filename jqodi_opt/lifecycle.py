@@ -404,11 +404,11 @@ def _candidate_cost(
     serving = compile_inference(serving_instance(instance, model, bits))
     if inference_solver is None:
         try:
-            inference = solve(serving, "dp", time_limit)  # type: ignore[arg-type]
+            inference = solve(serving, "dp", time_limit)
         except SolverRefused:
-            inference = solve(serving, "milp", time_limit)  # type: ignore[arg-type]
+            inference = solve(serving, "milp", time_limit)
     else:
-        inference = solve(serving, inference_solver, time_limit)  # type: ignore[arg-type]
+        inference = solve(serving, inference_solver, time_limit)
     if inference.status is not Status.OPTIMAL:
         why = "; ".join(inference.reasons) or str(inference.status)
         return CandidateCost(model, bits, finetune, inference, f"serving {inference.status}: {why}")

@@ -121,7 +121,7 @@ def test_every_plan_passes_its_evaluate() -> None:
         assert cand.inference is not None and cand.inference.plan is not None
         check = evaluate_inference(
             serving_instance(instance, cand.model, cand.bits),
-            cand.inference.plan,  # type: ignore[arg-type]
+            cand.inference.plan,
         )
         assert check.feasible
         assert check.energy_j == pytest.approx(E_INF[cand.model], rel=1e-9)
@@ -209,7 +209,7 @@ def test_paper_serving_dp_matches_exhaustive() -> None:
     instance = read_instance(Path(__file__).parents[1] / "instances" / "paper" / "data1.json")
     for model, bits in (("lenet-like", 4), ("resnet20", 8)):
         problem = compile_inference_problem(serving_instance(instance, model, bits))
-        dp = solve(problem, "dp")  # type: ignore[arg-type]
-        brute = solve(problem, "exhaustive")  # type: ignore[arg-type]
+        dp = solve(problem, "dp")
+        brute = solve(problem, "exhaustive")
         assert dp.status.value == brute.status.value == "optimal"
         assert dp.objective == pytest.approx(brute.objective, rel=1e-9)

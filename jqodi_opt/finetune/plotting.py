@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from jqodi_opt.finetune.compare import Comparison
 from jqodi_opt.finetune.instance import Instance
-from jqodi_opt.finetune.simulate import Simulation, has_truth, simulate
+from jqodi_opt.finetune.simulate import Curve, Simulation, has_truth, simulate
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -47,7 +47,7 @@ def comparison_trajectories(
             continue
         sim = row.simulation
         if sim is None:
-            curve = "truth" if has_truth(instance, plan.model, plan.bits) else plan.estimator
+            curve: Curve = "truth" if has_truth(instance, plan.model, plan.bits) else plan.estimator
             sim = simulate(instance, plan, curve=curve)
         lines.append((label, sim))
     return lines
