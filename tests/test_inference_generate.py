@@ -176,3 +176,40 @@ def test_generated_costs_are_sane():
 def test_server_names_in_line_order():
     document = generate_inference_document("chain", seed=1, layers=2, servers=4)
     assert [s["name"] for s in document["servers"]] == ["device", "edge1", "edge2", "cloud3"]
+
+
+def test_cli_generate_inference_family(tmp_path, capsys):
+    from jqodi_opt.cli import main
+
+    out = tmp_path / "dag.json"
+    args = ["generate", "--family", "dag", "--seed", "4", "-k", "layers=12", "-k", "branches=1",
+            "-k", "branch_layers=3", "-k", "objective=energy", "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    expected = tmp_path / "expected.json"
+    write_inference_document(
+        generate_inference_document(
+            "dag", seed=4, layers=12, branches=1, branch_layers=3, objective="energy"
+        ),
+        expected,
+    )
+    assert out.read_bytes() == expected.read_bytes()
+    assert read_inference(out).objective == "energy"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--family", "chain", "-k", "layer=5"], "--knob 'layer=5' not understood"),
+        (["--family", "chain", "-k", "layers=x"], "'x' is not a number"),
+        (["--family", "chain", "-k", "layers=0"], "layers = 0 not understood"),
+        (["--family", "chain", "--blocks", "3"], "--blocks is a fine-tuning size"),
+        (["--family", "tradeoff", "-k", "layers=3"], "--knob is for the inference families"),
+    ],
+)
+def test_cli_generate_bad_knobs(args, message, capsys):
+    from jqodi_opt.cli import main
+
+    assert main(["generate", *args]) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err and "Traceback" not in captured.err
+    assert captured.out == ""

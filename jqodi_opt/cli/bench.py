@@ -19,7 +19,11 @@ from jqodi_opt.cli.app import UsageProblem, app, err, fmt, out, print_json
 @app.command("generate")
 def generate_command(
     family: Annotated[
-        str, typer.Option(help="Instance family: paper-like, tradeoff or uncorrelated.")
+        str,
+        typer.Option(
+            help="Instance family: paper-like, tradeoff, uncorrelated (fine-tuning); chain, dag, "
+            "profile, mu2024 (inference, sized by --knob)."
+        ),
     ] = "paper-like",
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same file).")] = 0,
     out_file: Annotated[Path | None, typer.Option("--out", help="Write here, not stdout.")] = None,
@@ -35,9 +39,29 @@ def generate_command(
         float, typer.Option(help="T_max from the fastest plan (0) to the least-energy plan (1).")
     ] = 0.5,
     name: Annotated[str | None, typer.Option(help="Instance name.")] = None,
+    knob: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--knob", "-k", help="Inference family knob KEY=VALUE, repeatable (e.g. layers=1850)."
+        ),
+    ] = None,
 ) -> None:
     """Write a random instance of a family (same arguments, same bytes)."""
     from jqodi_opt.finetune.generate import generate_document, write_document
+    from jqodi_opt.inference.generate import FAMILIES as INFERENCE_FAMILIES
+
+    sizes = {"models": models, "bitwidths": bitwidths, "blocks": blocks, "cuts": cuts,
+             "edge_servers": edge_servers, "epochs": epochs}  # fmt: skip
+    if family in INFERENCE_FAMILIES:
+        given = [f"--{k.replace('_', '-')}" for k, v in sizes.items() if v is not None]
+        if given:
+            raise UsageProblem(
+                f"{given[0]} is a fine-tuning size; {family} takes --knob KEY=VALUE."
+            )
+        _generate_inference(family, seed, knob or [], out_file, name)
+        return
+    if knob:
+        raise UsageProblem(f"--knob is for the inference families, not {family}.")
 
     document = generate_document(
         family, seed=seed, models=models, bitwidths=bitwidths, blocks=blocks, cuts=cuts,
@@ -47,6 +71,47 @@ def generate_command(
         print_json(document)
         return
     write_document(document, out_file)
+    err.print(f"{out_file}: {document['name']}", markup=False, highlight=False)
+
+
+def _generate_inference(
+    family: str, seed: int, knobs: list[str], out_file: Path | None, name: str | None
+) -> None:
+    """``jqodi generate`` for an inference family (:mod:`jqodi_opt.inference.generate`)."""
+    from jqodi_opt.inference.generate import (
+        KNOBS,
+        TEXT_KNOBS,
+        generate_inference_document,
+        write_inference_document,
+    )
+
+    values: dict[str, object] = {}
+    for text in knobs:
+        key, sep, value = text.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or key not in KNOBS[family]:
+            raise UsageProblem(
+                f"--knob {text!r} not understood: KEY=VALUE with KEY one of "
+                f"{', '.join(KNOBS[family])}."
+            )
+        if key in TEXT_KNOBS:
+            values[key] = value.strip()
+            continue
+        try:
+            number = float(value)
+        except ValueError:
+            raise UsageProblem(f"--knob {text!r}: {value!r} is not a number.") from None
+        values[key] = (
+            int(number) if isinstance(KNOBS[family][key], int) and number.is_integer() else number
+        )
+    try:
+        document = generate_inference_document(family, seed=seed, name=name, **values)
+    except ValueError as exc:
+        raise UsageProblem(str(exc)) from None
+    if out_file is None:
+        print_json(document)
+        return
+    write_inference_document(document, out_file)
     err.print(f"{out_file}: {document['name']}", markup=False, highlight=False)
 
 
