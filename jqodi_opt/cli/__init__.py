@@ -4,7 +4,7 @@
 other module registers one group of commands on that app when imported here.
 """
 
-from jqodi_opt.cli import bench, finetune, fit, lifecycle, models, problems
+from jqodi_opt.cli import bench, finetune, fit, inference, lifecycle, models, problems
 from jqodi_opt.cli.app import Exit, UsageProblem, app, main
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "bench",
     "finetune",
     "fit",
+    "inference",
     "lifecycle",
     "main",
     "models",

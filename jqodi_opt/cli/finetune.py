@@ -97,7 +97,16 @@ def compare_command(
         ),
     ] = False,
 ) -> None:
-    """Run several solvers on one instance: plans, energy, gap to the optimum, simulated outcome."""
+    """Run several solvers on one instance: plans, energy, gap to the optimum, simulated outcome.
+
+    On a jqodi-inference/1 file: every inference solver and baseline side by side."""
+    from jqodi_opt.cli.inference_io import is_inference_file
+
+    if is_inference_file(instance):
+        from jqodi_opt.cli.inference import compare_inference_file
+
+        names = [s.strip() for s in solvers_list.split(",") if s.strip()] if solvers_list else None
+        raise typer.Exit(compare_inference_file(instance, names, time_limit, json_out))
     from jqodi_opt.finetune.compare import DEFAULT_SOLVERS, compare
     from jqodi_opt.read import read_instance
 

@@ -133,8 +133,8 @@ def solve_command(
     plan_out: Annotated[Path | None, typer.Option("--out", help="Write the plan here.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the plan JSON.")] = False,
 ) -> None:
-    """Solve an instance and print the plan."""
-    from jqodi_opt.finetune.plan import write_plan
+    """Solve an instance (fine-tuning or inference) and print the plan."""
+    from jqodi_opt.cli.inference_io import is_inference_file
     from jqodi_opt.finetune.problem import compile_problem
     from jqodi_opt.read import read_instance
     from jqodi_opt.result import Status
@@ -143,6 +143,14 @@ def solve_command(
     if estimator not in ("robust", "expected"):
         raise UsageProblem(f"--estimator {estimator!r} not understood (robust or expected).")
     options = dict(_parse_option(o) for o in option or [])
+    if is_inference_file(instance):
+        from jqodi_opt.cli.inference import solve_inference_file
+
+        raise typer.Exit(
+            solve_inference_file(instance, solver, time_limit, options, plan_out, json_out)
+        )
+    from jqodi_opt.finetune.plan import write_plan
+
     problem = compile_problem(read_instance(instance), estimator=estimator)  # type: ignore[arg-type]
     err.print(
         f"solving {problem.name} with {solver}: {len(problem.candidates)} candidates, "

@@ -1,0 +1,290 @@
+"""Inference commands (SPEC §9): ``jqodi pareto``, and ``jqodi solve`` / ``jqodi compare`` on a
+``jqodi-inference/1`` file (the commands in :mod:`~jqodi_opt.cli.problems` and
+:mod:`~jqodi_opt.cli.finetune` dispatch here on the file's ``format``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from jqodi_opt.cli.app import Exit, UsageProblem, app, err, fmt, out, print_json
+from jqodi_opt.result import Status
+
+
+def _problem(path: str | os.PathLike[str]) -> Any:
+    from jqodi_opt.inference.problem import compile_inference
+    from jqodi_opt.inference.read import read_inference
+
+    return compile_inference(read_inference(path))
+
+
+def exit_code(result: Any) -> int:
+    """SPEC §4 exit codes for a solve result."""
+    codes = {
+        Status.OPTIMAL: Exit.OK,
+        Status.FEASIBLE: Exit.OK,
+        Status.INFEASIBLE: Exit.INFEASIBLE,
+        Status.TIME_LIMIT: Exit.OK if result.plan is not None else Exit.TIME_LIMIT,
+        Status.ERROR: Exit.SOLVER_ERROR,
+    }
+    return int(codes[result.status])
+
+
+def solve_inference_file(
+    instance: Path,
+    solver: str,
+    time_limit: float | None,
+    options: dict[str, Any],
+    plan_out: Path | None,
+    json_out: bool,
+) -> int:
+    """``jqodi solve`` on an inference instance; returns the exit code."""
+    from jqodi_opt.inference.plan import write_inference_plan
+    from jqodi_opt.solve import solve
+
+    problem = _problem(instance)
+    err.print(
+        f"solving {problem.name} ({problem.objective}) with {solver}: {problem.num_layers} "
+        f"layers, {problem.num_servers} servers",
+        highlight=False,
+    )
+    result = solve(problem, solver=solver, time_limit=time_limit, **options)
+    document = result.to_plan_document()
+    if plan_out is not None:
+        write_inference_plan(document, plan_out)
+        err.print(f"plan written to {escape(str(plan_out))}", highlight=False)
+    if json_out:
+        print_json(document)
+    else:
+        show_inference_result(result)
+    return exit_code(result)
+
+
+def show_inference_result(result: Any) -> None:
+    """Prints an inference result: the totals, then the layers run by run."""
+    if result.plan is None:
+        out.print(f"[bold]{result.status}[/bold] ({result.solver}, {result.runtime_s:.3f} s)")
+        for reason in result.reasons:
+            out.print(f"  - {reason}", markup=False, highlight=False)
+        return
+    plan = result.plan
+    head = Table(show_header=False, box=None, title=f"{result.solver}: {result.status}")
+    head.add_column(style="bold")
+    head.add_column()
+    rows = [
+        ("instance", plan.instance),
+        ("objective", f"{plan.objective} = {fmt(result.objective, 8)}"),
+        ("latency", f"{fmt(plan.latency_s, 8)} s"),
+        ("energy", f"{fmt(plan.energy_j, 8)} J"),
+        ("device energy", f"{fmt(plan.device_energy_j, 8)} J"),
+        ("accuracy drop", fmt(plan.accuracy_drop)),
+        ("bound", fmt(result.bound, 8)),
+        ("gap", "-" if result.gap is None else f"{result.gap:.4%}"),
+        ("placement", plan.summary()),
+        ("runtime", f"build {result.build_time_s:.3f} s + solve {result.solve_time_s:.3f} s"),
+    ]
+    for key, value in rows:
+        head.add_row(key, escape(str(value)))
+    out.print(head)
+    layers = Table(title="layers (model order)")
+    for column in ("layer", "server", "bits", "pruning", "compression"):
+        layers.add_column(column, justify="left" if column in ("layer", "server") else "right")
+    for c in plan.layers:
+        layers.add_row(
+            escape(c.layer), escape(c.server), str(c.bits), f"{c.pruning:g}", f"{c.compression:g}"
+        )
+    out.print(layers)
+    if plan.input_compression != 1.0:
+        out.print(f"input compression {plan.input_compression:g}")
+    for reason in result.reasons:
+        err.print(f"note: {reason}", markup=False, highlight=False)
+
+
+def _wide(table: Table) -> None:
+    """Prints a wide table on stdout, one line per row however narrow the terminal."""
+    from rich.console import Console
+
+    Console(width=max(out.width, 220), soft_wrap=True).print(table)
+
+
+def _counts(mapping: dict[Any, int]) -> str:
+    return " ".join(f"{escape(str(k))}:{v}" for k, v in mapping.items()) or "-"
+
+
+def compare_inference_file(
+    instance: Path, solvers: list[str] | None, time_limit: float | None, json_out: bool
+) -> int:
+    """``jqodi compare`` on an inference instance; returns the exit code."""
+    from jqodi_opt.inference.compare import compare_inference, placement_summary
+
+    problem = _problem(instance)
+    comparison = compare_inference(problem, solvers, time_limit)
+    if json_out:
+        print_json(comparison.to_dict(problem))
+        return int(Exit.OK)
+    view = Table(title=f"{escape(problem.name)}: objective {problem.objective}")
+    columns = (
+        "solver",
+        "status",
+        "layers per server",
+        "cut tensors",
+        "bits",
+        "pruning",
+        "compression",
+        "latency s",
+        "energy J",
+        "device J",
+        "drop",
+        "objective",
+        "gap to optimum",
+        "runtime s",
+    )
+    for column in columns:
+        view.add_column(
+            column,
+            justify="right" if column.endswith((" s", " J", "drop", "tive", "optimum")) else "left",
+        )
+    for row in comparison.rows:
+        result = row.result
+        if result is None or result.plan is None:
+            why = row.note or "; ".join(result.reasons if result else [])
+            view.add_row(
+                escape(row.solver),
+                escape(row.status),
+                escape(why[:120]),
+                *[""] * 10,
+                "" if result is None else f"{result.runtime_s:.3f}",
+            )
+            continue
+        plan = result.plan
+        summary = placement_summary(problem, plan)
+        cut = summary["cut_tensors"]
+        view.add_row(
+            escape(row.solver),
+            escape(row.status),
+            _counts(summary["layers_per_server"]),
+            escape(", ".join(cut[:4]) + (f" +{len(cut) - 4}" if len(cut) > 4 else "")) or "-",
+            _counts(summary["bits"]),
+            _counts(summary["pruning"]),
+            _counts(summary["compression"]),
+            fmt(plan.latency_s),
+            fmt(plan.energy_j),
+            fmt(plan.device_energy_j),
+            fmt(plan.accuracy_drop, 3),
+            fmt(result.objective),
+            "-" if row.gap_to_optimum is None else f"{row.gap_to_optimum:.3%}",
+            f"{result.runtime_s:.3f}",
+        )
+    _wide(view)
+    if comparison.optimum is None:
+        err.print("no exact solver proved the optimum: gaps are not shown", highlight=False)
+    else:
+        err.print(
+            f"proven optimum {comparison.optimum:.8g} ({comparison.optimum_solver})",
+            highlight=False,
+        )
+    return int(Exit.OK)
+
+
+@app.command("pareto")
+def pareto_command(
+    instance: Annotated[Path, typer.Argument(help="Inference instance (jqodi-inference/1).")],
+    solver: Annotated[
+        str, typer.Option(help="Exact backend: milp, cpsat, dp (chains) or exhaustive.")
+    ] = "milp",
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", help="Time limit in seconds (whole front).")
+    ] = None,
+    weights: Annotated[
+        int, typer.Option(help="Weighted-sum sweep: this many latency weights inside (0, 1).")
+    ] = 99,
+    plot: Annotated[
+        Path | None,
+        typer.Option("--plot", help="Draw the front, weighted-sum and baseline points here."),
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """The exact latency-energy Pareto front, next to the weighted-sum points (SPEC §7.3)."""
+    import numpy as np
+
+    from jqodi_opt.inference.pareto import BACKENDS, pareto_front
+
+    if solver not in BACKENDS:
+        raise UsageProblem(f"--solver {solver!r} not understood ({', '.join(BACKENDS)}).")
+    if weights < 0:
+        raise UsageProblem(f"--weights {weights} not understood (>= 0).")
+    if time_limit is not None and not time_limit > 0:
+        raise UsageProblem(f"--time-limit {time_limit} not understood (> 0).")
+    problem = _problem(instance)
+    sweep = np.linspace(0.0, 1.0, weights + 2)[1:-1]
+    front = pareto_front(problem, solver, time_limit, sweep=sweep)
+    if plot is not None:
+        _plot(problem, front, plot, time_limit)
+    if json_out:
+        print_json(front.to_dict())
+    else:
+        view = Table(title=f"{escape(problem.name)}: latency-energy front ({solver})")
+        for column in (
+            "#",
+            "latency s",
+            "energy J",
+            "device J",
+            "drop",
+            "weighted sum finds it",
+            "placement",
+        ):
+            view.add_column(column, justify="left" if column == "placement" else "right")
+        for i, p in enumerate(front.front, 1):
+            found = {True: "yes", False: "no", None: "-"}[p.supported]
+            view.add_row(
+                str(i),
+                fmt(p.latency_s, 8),
+                fmt(p.energy_j, 8),
+                fmt(p.device_energy_j),
+                fmt(p.plan.accuracy_drop, 3),
+                found,
+                escape(p.plan.summary()[:70]),
+            )
+        _wide(view)
+        err.print(
+            f"{len(front.front)} front points "
+            f"({'proven complete' if front.complete else 'NOT proven complete'}); "
+            f"the weighted-sum sweep ({len(sweep)} weights) found {len(front.weighted_sum)} "
+            f"distinct; {front.solves} solves in {front.runtime_s:.2f} s",
+            highlight=False,
+        )
+    for reason in front.reasons:
+        err.print(f"note: {reason}", markup=False, highlight=False)
+    raise typer.Exit(Exit.OK if front.front else Exit.INFEASIBLE)
+
+
+def _plot(problem: Any, front: Any, path: Path, time_limit: float | None) -> None:
+    """Writes the front plot with the baselines' points (each baseline solved once)."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # the command line writes files and never opens a window
+    from matplotlib.figure import Figure
+
+    from jqodi_opt.inference.pareto import plot_front
+    from jqodi_opt.solve import INFERENCE_SOLVERS, solve
+
+    points: dict[str, tuple[float, float]] = {}
+    for name, info in INFERENCE_SOLVERS.items():
+        if info.exact:
+            continue
+        try:
+            result = solve(problem, name, time_limit=time_limit)
+        except ValueError:  # refused or not applicable
+            continue
+        if result.plan is not None:
+            points[name] = (result.plan.latency_s, result.plan.energy_j)
+    figure = Figure(figsize=(7, 5))
+    plot_front(front, figure.add_subplot(), baselines=points)
+    figure.tight_layout()
+    figure.savefig(path)
+    err.print(f"plot written to {escape(str(path))}", highlight=False)
