@@ -73,8 +73,9 @@ def test_exact_solvers_agree_with_exhaustive(
     seed: int, dag: bool, knobs: dict[str, bool], objective: Any
 ) -> None:
     layers = 3 if dag else 2
-    document = random_inference(seed, layers=layers, servers=3, dag=dag, objective=objective,
-                                **knobs)  # fmt: skip
+    document = random_inference(
+        seed, layers=layers, servers=3, dag=dag, objective=objective, **knobs
+    )
     problem = compiled(document)
     reference = run(problem, "exhaustive")
     assert reference is not None
@@ -147,9 +148,14 @@ def test_dag_sends_one_branch_and_keeps_the_other() -> None:
         {"name": "stem", "flops": 1e3, "params": 10, "output_bytes": 1e3, "inputs": ["input"]},
         {"name": "heavy", "flops": 1e10, "params": 10, "output_bytes": 1e3, "inputs": ["stem"]},
         {"name": "light", "flops": 1e6, "params": 10, "output_bytes": 1e3, "inputs": ["input"]},
-        {"name": "join", "flops": 1e3, "params": 10, "output_bytes": 1e3,
-         "inputs": ["heavy", "light"]},
-    ]  # fmt: skip
+        {
+            "name": "join",
+            "flops": 1e3,
+            "params": 10,
+            "output_bytes": 1e3,
+            "inputs": ["heavy", "light"],
+        },
+    ]
     problem = compiled(two_servers(1e7, layers, return_output=True))
     for name in ("milp", "cpsat", "exhaustive"):
         result = solve(problem, name)
@@ -184,9 +190,12 @@ def test_accuracy_budget_forbids_the_cheapest_compression(name: str) -> None:
     if name != "dp":
         prune = {"layer": "conv", "pruning": 0.5, "drop": 0.0}
         doc = one_layer_offloaded(
-            {"max_drop": 0.02, "terms": [term, prune], "interactions": [{"of": [0, 1],
-                                                                          "drop": -0.02}]}
-        )  # fmt: skip
+            {
+                "max_drop": 0.02,
+                "terms": [term, prune],
+                "interactions": [{"of": [0, 1], "drop": -0.02}],
+            }
+        )
         doc["pruning"] = {"ratios": [0, 0.5]}
         both = solve(compiled(doc), name)
         assert both.plan.input_compression == 0.1 and both.plan.layers[0].pruning == 0.5
@@ -266,8 +275,11 @@ def test_time_limit_returns_the_best_plan_so_far(monkeypatch: pytest.MonkeyPatch
 
 
 def test_milp_time_limit_status_is_never_optimal_without_proof() -> None:
-    problem = compiled(random_inference(5, layers=6, servers=4, dag=True, accuracy=True,
-                                        interactions=True, limits=True))  # fmt: skip
+    problem = compiled(
+        random_inference(
+            5, layers=6, servers=4, dag=True, accuracy=True, interactions=True, limits=True
+        )
+    )
     result = solve(problem, "milp", time_limit=1e-3)
     assert result.status in (Status.TIME_LIMIT, Status.OPTIMAL, Status.INFEASIBLE)
     if result.status is Status.OPTIMAL:

@@ -1,0 +1,168 @@
+"""The exact latency–energy front (SPEC §7.3): a hand-solved front with a non-supported point,
+completeness against brute force on random instances, and the commands ``pareto``, ``solve`` and
+``compare`` on inference files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from matplotlib.figure import Figure
+
+from jqodi_opt.cli import main
+from jqodi_opt.inference import build_inference, compile_inference
+from jqodi_opt.inference.pareto import pareto_front, plot_front
+from jqodi_opt.inference.problem import InferenceProblem
+from jqodi_opt.inference.solvers.exhaustive import ExhaustiveSession
+from jqodi_opt.inference.solvers.network import build_network
+
+from .inference_random import random_inference
+
+
+def three_servers() -> dict[str, Any]:
+    """One 1 GFLOP layer; its 1-byte input goes anywhere for free (8e-9 s).
+
+    device: 1 s, 1 J;  fast: 0.01 s, 2 J;  mid: 0.1 s, 1.95 J (above the segment from fast to
+    device, which passes 1.909 J at 0.1 s: no weighted sum finds it);  twin: 0.1 s, 1.96 J (weakly
+    dominated by mid);  slow: 2 s, 1 J (weakly dominated by the device).
+    """
+    servers = [
+        ("device", 1e9, 1.0),
+        ("fast", 1e11, 200.0),
+        ("mid", 1e10, 19.5),
+        ("twin", 1e10, 19.6),
+        ("slow", 5e8, 0.5),
+    ]
+    return {
+        "format": "jqodi-inference/1",
+        "name": "three",
+        "servers": [
+            {
+                "name": n,
+                "tier": "device" if n == "device" else "edge",
+                "speed_flops": s,
+                "power_w": p,
+            }
+            for n, s, p in servers
+        ],
+        "links": [
+            {"between": ["device", n], "rate_bps": 1e9, "energy_per_bit": 0.0}
+            for n, _, _ in servers[1:]
+        ],
+        "model": {
+            "format": "jqodi-model/1",
+            "name": "m",
+            "input_bytes": 1.0,
+            "layers": [{"name": "conv", "flops": 1e9, "params": 10, "output_bytes": 1.0}],
+        },
+        "return_output": False,
+    }
+
+
+def compiled(document: dict[str, Any]) -> InferenceProblem:
+    return compile_inference(build_inference(document))
+
+
+@pytest.mark.parametrize("backend", ["milp", "cpsat", "dp", "exhaustive"])
+def test_front_finds_the_point_no_weighted_sum_finds(backend: str) -> None:
+    front = pareto_front(compiled(three_servers()), backend)
+    assert front.complete
+    assert [p.plan.layers[0].server for p in front.front] == ["fast", "mid", "device"]
+    assert [p.energy_j for p in front.front] == pytest.approx([2.0, 1.95, 1.0])
+    assert [p.latency_s for p in front.front] == pytest.approx([0.01, 0.1, 1.0], rel=1e-6)
+    assert [p.supported for p in front.front] == [True, False, True]
+    # 99 weights, two distinct answers: the ends
+    assert [p.plan.layers[0].server for p in front.weighted_sum] == ["fast", "device"]
+    assert sum(len(p.weights) for p in front.weighted_sum) == 99
+
+
+def nondominated_by_brute_force(problem: InferenceProblem) -> list[tuple[float, float]]:
+    network = build_network(problem)
+    session = ExhaustiveSession(network)
+    plans = session._block(0, int(np.prod(session.sizes)))
+    measures = network.measure(plans)
+    ok = network.feasible(measures)
+    points = {(float(t), float(e)) for t, e in measures.cost[ok][:, :2]}
+    return sorted(
+        p for p in points if not any(q != p and q[0] <= p[0] and q[1] <= p[1] for q in points)
+    )
+
+
+@settings(max_examples=8)
+@given(seed=st.integers(0, 10**6), dag=st.booleans(), accuracy=st.booleans(), limits=st.booleans())
+def test_front_is_the_brute_force_front(seed: int, dag: bool, accuracy: bool, limits: bool) -> None:
+    problem = compiled(
+        random_inference(
+            seed, layers=2, servers=3, dag=dag, accuracy=accuracy, limits=limits, pruning=False
+        )
+    )
+    expected = nondominated_by_brute_force(problem)
+    front = pareto_front(problem, "milp", sweep=np.array([]))
+    got = [(p.latency_s, p.energy_j) for p in front.front]
+    assert front.complete == bool(expected)
+    assert len(got) == len(expected)
+    for (t, e), (t_x, e_x) in zip(got, expected, strict=True):
+        assert t == pytest.approx(t_x, rel=1e-6) and e == pytest.approx(e_x, rel=1e-6)
+
+
+def test_plot_front_draws_on_the_given_axes() -> None:
+    front = pareto_front(compiled(three_servers()), "dp")
+    ax = Figure().add_subplot()
+    assert plot_front(front, ax, baselines={"all-local": (1.0, 1.0)}) is ax
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any("non-supported" in s for s in labels) and "all-local" in labels
+    assert len(ax.collections) == 4  # supported, non-supported, weighted sums, one baseline
+
+
+# -------------------------------------------------------------------------------------------------
+# commands
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_pareto_command_json_and_plot(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "three.json"
+    path.write_text(json.dumps(three_servers()))
+    plot = tmp_path / "front.png"
+    code, out, _ = run(capsys, "pareto", str(path), "--json", "--plot", str(plot))
+    assert code == 0
+    document = json.loads(out)
+    assert document["complete"] is True
+    assert [p["latency_s"] for p in document["front"]] == sorted(
+        p["latency_s"] for p in document["front"]
+    )
+    assert len(document["front"]) == 3 and len(document["weighted_sum"]) == 2
+    assert document["front"][1]["plan"]["format"] == "jqodi-inference-plan/1"
+    assert plot.stat().st_size > 0
+    code, _, err = run(capsys, "pareto", str(path), "--solver", "qio")
+    assert code == 2 and "--solver" in err
+
+
+def test_solve_and_compare_take_inference_files(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "three.json"
+    document = three_servers() | {"objective": "latency"}
+    path.write_text(json.dumps(document))
+    code, out, _ = run(capsys, "solve", str(path), "--solver", "dp", "--json")
+    assert code == 0
+    plan = json.loads(out)
+    assert plan["format"] == "jqodi-inference-plan/1" and plan["status"] == "optimal"
+    assert plan["layers"][0]["server"] == "fast" and plan["energy_j"] == pytest.approx(2.0)
+    code, out, _ = run(capsys, "compare", str(path), "--json")
+    assert code == 0
+    rows = {row["solver"]: row for row in json.loads(out)["rows"]}
+    assert rows["milp"]["gap_to_optimum"] == pytest.approx(0.0, abs=1e-9)
+    assert rows["milp"]["layers_per_server"] == {"fast": 1}
+    assert rows["milp"]["cut_tensors"] == ["input"]
+    code, out, _ = run(capsys, "compare", str(path))
+    assert code == 0 and "gap to optimum" in out
