@@ -150,9 +150,10 @@ class Lifecycle:
         """What the sequential choice costs above the optimum at ``requests`` (J); ``inf`` when
         the sequential choice cannot be served; None when there is no optimum."""
         n = self.requests if requests is None else requests
-        if self.best is None or self.sequential is None:
+        usable = [c for c in self.candidates if c.usable]
+        if not usable or self.sequential is None:
             return None
-        return self.sequential.total_j(n) - self.best.total_j(n)
+        return self.sequential.total_j(n) - min(c.total_j(n) for c in usable)
 
     def to_dict(self) -> dict[str, Any]:
         """The ``jqodi lifecycle --json`` document (SPEC §8), with every candidate's line."""

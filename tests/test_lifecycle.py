@@ -57,6 +57,9 @@ def test_hand_computed_lines_and_break_even() -> None:
     assert result.total_j == pytest.approx(47.0 + 10_000 * 1e-3, rel=1e-9)
     assert result.sequential is not None and result.sequential.model == "big"
     assert result.regret_j() == pytest.approx((7.28 + 100.0) - 57.0, rel=1e-9)
+    # Regret at other volumes is against the optimum at that volume: none below break-even.
+    assert result.regret_j(1000.0) == pytest.approx(0.0, abs=1e-12)
+    assert result.regret_j(1e6) == pytest.approx((7.28 + 1e4) - (47.0 + 1e3), rel=1e-9)
 
 
 @pytest.mark.parametrize("requests", [0.0, 1000.0, 4413.0, 4414.0, 1e6])
