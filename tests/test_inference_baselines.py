@@ -396,3 +396,23 @@ def test_qio_options_refused_through_solve() -> None:
         solve(problem, "qio", k=1)
     with pytest.raises(ValueError, match="does not take option"):
         solve(problem, "neurosurgeon", seed=3)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_never_better_than_exhaustive_on_random_instances(seed) -> None:
+    """Every heuristic and baseline against isolve's exhaustive, on chains and DAGs with every knob,
+    binding memory, limits and budget (the three single objectives in turn)."""
+    from jqodi_opt.solve import solve
+
+    doc = constrained_document(seed)
+    doc["objective"] = ["latency", "energy", "device-energy"][seed % 3]
+    problem = problem_of(doc)
+    exact = solve(problem, "exhaustive")
+    for name in HEURISTICS:
+        result = solve(problem, name)
+        if exact.status is Status.INFEASIBLE:
+            assert result.status is Status.INFEASIBLE, name
+            continue
+        assert exact.objective is not None
+        if result.objective is not None:
+            assert result.objective >= exact.objective * (1 - 1e-9), name
