@@ -178,3 +178,11 @@ def test_large_model_starts_from_accurate_candidates() -> None:
     out = run_qio(problem, seed=0, t_max=5)
     assert out.status is Status.FEASIBLE and out.assignment is not None
     assert accuracy_drop(problem, out.assignment) <= 0.05
+
+
+def test_bad_samples_file_is_an_option_error(tmp_path) -> None:
+    problem = compile_inference(build_inference(random_document(3, layers=3, servers=2)))
+    samples = tmp_path / "samples.csv"
+    samples.write_text("bits:l0,accuracy_drop\n" + "8,0.01\n" * 11 + "eight,0.01\n")
+    with pytest.raises(OptionError, match="line 13, column 'bits:l0': must be a number"):
+        run_qio(problem, predictor="gradient-boosting", samples=str(samples))

@@ -68,7 +68,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from jqodi_opt.exceptions import OptionError
+from jqodi_opt.exceptions import InputError, OptionError
 from jqodi_opt.inference.accuracy import accuracy_drop
 from jqodi_opt.inference.costs import assignment_costs
 from jqodi_opt.inference.problem import (
@@ -459,6 +459,13 @@ def check_options(
         raise OptionError(f"predictor {predictor!r} not understood ({', '.join(PREDICTORS)}).")
     if predictor == "gradient-boosting" and not samples:
         raise OptionError("predictor 'gradient-boosting' needs samples=CSV (see fit-accuracy).")
+    if predictor == "gradient-boosting" and samples:
+        from jqodi_opt.inference.accuracy_fit import read_samples
+
+        try:
+            read_samples(samples)
+        except InputError as exc:  # a bad samples file is a bad option value: one line, exit 2
+            raise OptionError("; ".join(exc.lines()[:3])) from None
     if min(max_redraws, max_rounds, max_evaluations) < 1:
         raise OptionError("max_redraws, max_rounds and max_evaluations must be >= 1.")
 
