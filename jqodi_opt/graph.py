@@ -345,6 +345,9 @@ def coarsen(model: ModelGraph, max_layers: int) -> ModelGraph:
     survive longest. When no segment is left to merge the result may
     keep more than ``max_layers`` layers (a graph of parallel branches that never join, say).
 
+    Each merge recomputes the post-dominators and the candidate segments, so coarsening ``n``
+    layers takes ``O(n^2)`` work: about 2 s for YOLO11n's 320 layers, 18 s for a 1,000-layer chain.
+
     A merged layer is named after the common ``/``-separated prefix of its members' names (the
     module path of an exported model, e.g. ``/layer1/layer1.0``) when that prefix is non-empty and
     unique, otherwise after its last member; ``op`` lists its members' operator types.

@@ -290,6 +290,21 @@ def test_cli_refuses_uncountable_with_exit_2(
     assert "warning:" in capsys.readouterr().err and out.exists()
 
 
+def test_cli_coarsen_says_when_it_cannot_reach_the_target(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # two branches from the input that only meet at the model's two outputs: nothing to merge
+    nodes = [
+        helper.make_node("Relu", ["x"], ["a"], name="left"),
+        helper.make_node("Sigmoid", ["x"], ["b"], name="right"),
+    ]
+    path = _save(tmp_path / "fork.onnx", nodes, [], {"x": [1, 2]}, {"a": [1, 2], "b": [1, 2]})
+    out = tmp_path / "fork.json"
+    assert main(["import-onnx", str(path), "--coarsen", "1", "--out", str(out)]) == 0
+    assert "warning: no single-entry single-exit segment" in capsys.readouterr().err
+    assert len(read_model(out).layers) == 2
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

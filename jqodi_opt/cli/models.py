@@ -60,6 +60,13 @@ def import_onnx_command(
     imported = len(model.layers)
     if coarsen_to is not None:
         model = coarsen(model, coarsen_to)
+        if len(model.layers) > coarsen_to:
+            err.print(
+                f"warning: no single-entry single-exit segment is left to merge: "
+                f"{len(model.layers)} layers remain (asked for at most {coarsen_to})",
+                markup=False,
+                highlight=False,
+            )
     write_model(model, out_file)
     err.print(
         f"{out_file}: {model.name}, {len(model.layers)} layers"
