@@ -311,6 +311,7 @@ def test_cli_coarsen_says_when_it_cannot_reach_the_target(
         (["--input-shape", "1xq"], "--input-shape"),
         (["--input-shape", "1x3x8x8", "--coarsen", "0"], "--coarsen"),
         (["--input-shape", "2x3x8x8"], "batch"),
+        (["--input-shape", "1x3x8x8", "--out", "/nonexistent-dir/x.json"], "cannot write"),
     ],
 )
 def test_cli_bad_arguments(

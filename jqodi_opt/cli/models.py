@@ -67,7 +67,10 @@ def import_onnx_command(
                 markup=False,
                 highlight=False,
             )
-    write_model(model, out_file)
+    try:
+        write_model(model, out_file)
+    except OSError as exc:
+        raise UsageProblem(f"cannot write {out_file}: {exc.strerror or exc}") from None
     err.print(
         f"{out_file}: {model.name}, {len(model.layers)} layers"
         + (f" (from {imported})" if coarsen_to is not None else "")
