@@ -345,8 +345,8 @@ def coarsen(model: ModelGraph, max_layers: int) -> ModelGraph:
     survive longest. When no segment is left to merge the result may
     keep more than ``max_layers`` layers (a graph of parallel branches that never join, say).
 
-    Each merge recomputes the post-dominators and the candidate segments, so coarsening ``n``
-    layers takes ``O(n^2)`` work: about 2 s for YOLO11n's 320 layers, 18 s for a 1,000-layer chain.
+    The candidates are kept up to date incrementally (:class:`_Merges`): each merge costs
+    ``O(n)``, so coarsening ``n`` layers takes ``O(n^2)`` work.
 
     A merged layer is named after the common ``/``-separated prefix of its members' names (the
     module path of an exported model, e.g. ``/layer1/layer1.0``) when that prefix is non-empty and
@@ -373,40 +373,110 @@ def coarsen(model: ModelGraph, max_layers: int) -> ModelGraph:
     graph.add_node(_SINK)
     graph.add_edges_from((name, _SINK) for name in model.outputs)
     members: dict[str, list[str]] = {name: [name] for name in model.names}
+    merges = _Merges(graph, members, position)
     count = len(members)
     while count > max_layers:
-        best = _best_merge(graph, members, position)
+        best = merges.best()
         if best is None:
             break
-        entry, exit_, region = best
-        _contract(graph, members, position, entry, exit_, region)
+        _, entry, exit_, region = best
+        merges.apply(entry, exit_, region)
         count -= len(region) - 1
     return _rebuild(model, graph, members, position)
 
 
+_Key = tuple[bool, float, int, int]
+_Candidate = tuple[_Key, str, str, set[str]]
+
+
+def _candidate(
+    graph: nx.DiGraph,
+    members: dict[str, list[str]],
+    position: dict[str, int],
+    post_dominator: dict[str, str],
+    entry: str,
+) -> _Candidate | None:
+    """The segment that starts at ``entry`` as ``(key, entry, exit, nodes)``, or None; the
+    smallest key is merged first (see :func:`coarsen`)."""
+    if entry in (INPUT, _SINK):
+        return None
+    exit_ = post_dominator.get(entry)
+    if exit_ is None or exit_ == _SINK:
+        return None
+    region = _segment(graph, entry, exit_)
+    if region is None:
+        return None
+    smallest_lost = min(graph.nodes[node]["output_bytes"] for node in region if node != exit_)
+    size = sum(len(members[node]) for node in region)
+    free = smallest_lost == graph.nodes[exit_]["output_bytes"]
+    key = (not free, 0.0 if free else -smallest_lost, size, position[members[entry][0]])
+    return key, entry, exit_, region
+
+
 def _best_merge(
     graph: nx.DiGraph, members: dict[str, list[str]], position: dict[str, int]
-) -> tuple[str, str, set[str]] | None:
-    """The mergeable segment to merge next, as ``(entry, exit, nodes)``, or None."""
+) -> _Candidate | None:
+    """The segment to merge next, computed from scratch (the reference :class:`_Merges` keeps up
+    to date incrementally)."""
     post_dominator = nx.immediate_dominators(graph.reverse(copy=False), _SINK)
-    best_key: tuple[bool, float, int, int] | None = None
-    best: tuple[str, str, set[str]] | None = None
-    for entry in graph.nodes:
-        if entry in (INPUT, _SINK):
-            continue
-        exit_ = post_dominator.get(entry)
-        if exit_ is None or exit_ == _SINK:
-            continue
-        region = _segment(graph, entry, exit_)
-        if region is None:
-            continue
-        smallest_lost = min(graph.nodes[node]["output_bytes"] for node in region if node != exit_)
-        size = sum(len(members[node]) for node in region)
-        free = smallest_lost == graph.nodes[exit_]["output_bytes"]
-        key = (not free, 0.0 if free else -smallest_lost, size, position[members[entry][0]])
-        if best_key is None or key < best_key:
-            best_key, best = key, (entry, exit_, region)
-    return best
+    found = [_candidate(graph, members, position, post_dominator, node) for node in graph.nodes]
+    return min((c for c in found if c is not None), default=None)
+
+
+class _Merges:
+    """The candidate segments of a graph under contraction, kept up to date incrementally.
+
+    Contracting a single-entry single-exit segment into its exit changes no post-dominance
+    outside it (a node post-dominated by a member is then post-dominated by the exit), so the
+    post-dominators are computed once and patched; after a merge only the candidates whose
+    segment touched the merged nodes, those of the entry's producers and those whose
+    post-dominator changed are recomputed. Same choices as :func:`_best_merge` at every step,
+    in ``O(n)`` per merge instead of a full recomputation.
+    """
+
+    def __init__(
+        self, graph: nx.DiGraph, members: dict[str, list[str]], position: dict[str, int]
+    ) -> None:
+        self.graph, self.members, self.position = graph, members, position
+        self.post_dominator = dict(nx.immediate_dominators(graph.reverse(copy=False), _SINK))
+        self.candidates: dict[str, _Candidate] = {}
+        self.covering: dict[str, set[str]] = {node: set() for node in graph.nodes}
+        for node in list(graph.nodes):
+            self._refresh(node)
+
+    def best(self) -> _Candidate | None:
+        """The candidate with the smallest key (keys are unique: they end in a position)."""
+        return min(self.candidates.values(), default=None)
+
+    def apply(self, entry: str, exit_: str, region: set[str]) -> None:
+        """Contracts ``region`` into ``exit_`` and refreshes the candidates it affects."""
+        stale = {exit_, *self.graph.predecessors(entry)}
+        for node in region:
+            stale |= self.covering[node]
+        for node, dominator in self.post_dominator.items():
+            if dominator in region and dominator != exit_:
+                self.post_dominator[node] = exit_
+                stale.add(node)
+        _contract(self.graph, self.members, self.position, entry, exit_, region)
+        for node in region - {exit_}:
+            self.post_dominator.pop(node, None)
+        for node in stale:
+            self._refresh(node)
+        for node in region - {exit_}:
+            del self.covering[node]
+
+    def _refresh(self, node: str) -> None:
+        old = self.candidates.pop(node, None)
+        if old is not None:
+            for member in old[3]:
+                self.covering[member].discard(node)
+        if node not in self.graph:
+            return
+        found = _candidate(self.graph, self.members, self.position, self.post_dominator, node)
+        if found is not None:
+            self.candidates[node] = found
+            for member in found[3]:
+                self.covering[member].add(node)
 
 
 def _segment(graph: nx.DiGraph, entry: str, exit_: str) -> set[str] | None:

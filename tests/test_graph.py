@@ -12,10 +12,14 @@ from hypothesis import strategies as st
 
 from jqodi_opt.cli import main
 from jqodi_opt.graph import (
+    _SINK,
     INPUT,
     Layer,
     ModelError,
     ModelGraph,
+    _best_merge,
+    _contract,
+    _rebuild,
     build_model,
     coarsen,
     read_model,
@@ -257,6 +261,35 @@ def dags(draw: st.DrawFn) -> ModelGraph:
             )
         )
     return ModelGraph(name="dag", input_bytes=4.0, layers=layers)
+
+
+def _coarsen_from_scratch(model: ModelGraph, max_layers: int) -> ModelGraph:
+    """The greedy of :func:`coarsen` recomputing every candidate at every step (no cache)."""
+    if len(model.layers) <= max_layers:
+        return model
+    position = model.index
+    graph = model.to_networkx()
+    graph.add_node(_SINK)
+    graph.add_edges_from((name, _SINK) for name in model.outputs)
+    members = {name: [name] for name in model.names}
+    while len(members) > max_layers:
+        best = _best_merge(graph, members, position)
+        if best is None:
+            break
+        _, entry, exit_, region = best
+        _contract(graph, members, position, entry, exit_, region)
+    return _rebuild(model, graph, members, position)
+
+
+@settings(max_examples=30)
+@given(model=dags(), target=st.integers(1, 12))
+def test_incremental_candidates_make_the_same_merges(model: ModelGraph, target: int) -> None:
+    assert coarsen(model, target).layers == _coarsen_from_scratch(model, target).layers
+
+
+def test_incremental_candidates_on_yolo11n() -> None:
+    model = read_profile("yolo11n")
+    assert coarsen(model, 250).layers == _coarsen_from_scratch(model, 250).layers
 
 
 @settings(max_examples=30)
