@@ -23,6 +23,9 @@ place of the numbers, with the field ``"catalogue"``::
 ``latency_s``, ``energy_per_bit``); fields written next to ``"catalogue"`` override them. A name
 that is not in the catalogue raises :class:`UnknownHardware`, whose message lists the known ones.
 The tier of a catalogue device is only its usual role (the instance's ``tier`` decides).
+Speeds are peak figures, as in Mu et al.'s Table II (Zhou et al. give none: their machines carry
+vendor FP32 peaks, marked as assumptions); an instance that models the throughput a small model
+really gets writes its own ``speed_flops`` next to ``"catalogue"``, as the paper instances do.
 """
 
 from __future__ import annotations
