@@ -4,7 +4,7 @@
 other module registers one group of commands on that app when imported here.
 """
 
-from jqodi_opt.cli import bench, finetune, fit, inference, lifecycle, models, problems
+from jqodi_opt.cli import bench, finetune, inference, lifecycle, models, problems
 from jqodi_opt.cli.app import Exit, UsageProblem, app, main
 
 __all__ = [
@@ -13,7 +13,6 @@ __all__ = [
     "app",
     "bench",
     "finetune",
-    "fit",
     "inference",
     "lifecycle",
     "main",
