@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from jqodi_opt import graph
 from jqodi_opt.exceptions import InstanceError, PlanError
-from jqodi_opt.inference import read as inference_read
 from jqodi_opt.inference.plan import (
     InferencePlan,
     LayerChoice,
@@ -28,6 +28,7 @@ from .conftest import DATA
 
 BROKEN = DATA / "broken_inference"
 PLAN = "jqodi-inference-plan/1"
+FORMAT = "jqodi-model/1"
 CHAIN3 = DATA / "inference" / "chain3.json"
 
 # Each deliberately broken file and the one line `validate` must give for it (after "file: ").
@@ -168,7 +169,7 @@ def test_yaml_reads_the_same_instance(tmp_path: Path) -> None:
 def test_model_file_is_relative_to_the_instance(tmp_path: Path) -> None:
     doc = chain3_document()
     (tmp_path / "models").mkdir()
-    (tmp_path / "models" / "m.json").write_text(json.dumps(doc["model"]))
+    (tmp_path / "models" / "m.json").write_text(json.dumps(doc["model"] | {"format": FORMAT}))
     doc["model"] = {"file": "models/m.json"}
     path = tmp_path / "by_file.json"
     path.write_text(json.dumps(doc))
@@ -183,7 +184,7 @@ def test_broken_model_file_is_named(tmp_path: Path) -> None:
     doc = chain3_document()
     model = doc["model"]
     model["layers"][1]["output_bytes"] = -4
-    (tmp_path / "m.json").write_text(json.dumps(model))
+    (tmp_path / "m.json").write_text(json.dumps(model | {"format": FORMAT}))
     doc["model"] = {"file": "m.json"}
     with pytest.raises(InstanceError) as info:
         build_inference(doc, source="i.json", base=tmp_path)
@@ -194,8 +195,8 @@ def test_broken_model_file_is_named(tmp_path: Path) -> None:
 
 def test_bundled_profile_is_resolved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     doc = chain3_document()
-    (tmp_path / "chain3.json").write_text(json.dumps(doc["model"]))
-    monkeypatch.setattr(inference_read, "PROFILE_DIR", tmp_path)
+    (tmp_path / "chain3.json").write_text(json.dumps(doc["model"] | {"format": FORMAT}))
+    monkeypatch.setattr(graph, "MODELS_DIR", tmp_path)
     doc["model"] = {"profile": "chain3"}
     instance = build_inference(doc)
     assert instance.graph.total_flops == pytest.approx(3.1e8)

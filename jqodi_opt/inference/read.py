@@ -15,41 +15,28 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from jqodi_opt.exceptions import InputError, InstanceError, describe_pydantic_error
-from jqodi_opt.graph import ModelGraph, graph_issues, short
+from jqodi_opt.exceptions import (
+    InputError,
+    InstanceError,
+    describe_pydantic_error,
+    format_path,
+)
+from jqodi_opt.graph import GraphIssues, ModelGraph, bundled_profiles, read_model, short
 from jqodi_opt.inference.instance import FORMAT, InferenceInstance, check_references
 from jqodi_opt.read import load_document, write_json_atomic
-
-#: Where the bundled model profiles live (``instances/models/NAME.json``, SPEC §6.1).
-PROFILE_DIR = Path(__file__).resolve().parent.parent.parent / "instances" / "models"
 
 # Union members of InferenceInstance whose pydantic tag appears in error locations.
 _TAGGED = {"model": {"profile", "file", "graph"}, "objective": {"name", "weighted"}}
 
 
-def bundled_profiles() -> list[str]:
-    """Names of the bundled model profiles."""
-    if not PROFILE_DIR.is_dir():
-        return []
-    return sorted(p.stem for p in PROFILE_DIR.glob("*.json"))
-
-
-def _structure_issues(document: Mapping[str, Any], prefix: str) -> list[tuple[str, str]]:
-    from jqodi_opt.graph import Layer
-
-    layers = [Layer.model_validate(layer) for layer in document["layers"]]
-    shell = ModelGraph.model_construct(
-        format=document.get("format", "jqodi-model/1"), layers=layers
-    )
-    return [(f"{prefix}.{path}" if prefix else path, msg) for path, msg in graph_issues(shell)]
-
-
-def _describe(error: Mapping[str, Any], document: Mapping[str, Any]) -> list[tuple[str, str]]:
+def _describe(error: Mapping[str, Any]) -> list[tuple[str, str]]:
     loc = list(error.get("loc", ()))
     if len(loc) >= 2 and loc[0] in _TAGGED and loc[1] in _TAGGED[loc[0]]:
-        tag = loc.pop(1)
-        if loc == ["model"] and tag == "graph" and error["type"] == "value_error":
-            return _structure_issues(document["model"], "model")
+        loc.pop(1)
+    found = (error.get("ctx") or {}).get("error")
+    if isinstance(found, GraphIssues):  # the graph's own structural checks, one pair each
+        prefix = format_path(loc)
+        return [(f"{prefix}.{path}" if prefix else path, msg) for path, msg in found.issues]
     return [describe_error({**error, "loc": tuple(loc)})]
 
 
@@ -72,12 +59,12 @@ def resolve_model(
     if isinstance(spec, ModelGraph):
         return spec, []
     if isinstance(spec, ProfileRef):
-        path = PROFILE_DIR / f"{spec.profile}.json"
-        if spec.profile not in bundled_profiles():
+        profiles = bundled_profiles()
+        if spec.profile not in profiles:
             return None, [
                 ("model.profile", f"no bundled profile {short(spec.profile)} (see `jqodi models`)")
             ]
-        where, shown = "model.profile", spec.profile
+        path, where, shown = profiles[spec.profile], "model.profile", spec.profile
     else:
         assert isinstance(spec, FileRef)
         path = Path(spec.file)
@@ -85,21 +72,11 @@ def resolve_model(
             path = (base or Path.cwd()) / path
         where, shown = "model.file", spec.file
     try:
-        document = load_document(path)
-    except InputError as exc:
-        return None, [(where, f"{shown}: {msg}") for _, msg in exc.issues]
-    if not isinstance(document, dict):
-        return None, [(where, f"{shown}: the document must be a mapping (a JSON object)")]
-    try:
-        return ModelGraph.model_validate(document), []
-    except ValidationError as exc:
-        lines: list[tuple[str, str]] = []
-        for error in exc.errors():
-            if error["type"] == "value_error" and not error["loc"]:
-                lines.extend(_structure_issues(document, ""))
-            else:
-                lines.append(describe_error(error))
-        return None, [(where, f"{shown}: {p}: {m}" if p else f"{shown}: {m}") for p, m in lines]
+        return read_model(path), []
+    except InputError as exc:  # ModelError, or the file cannot be read
+        return None, [
+            (where, f"{shown}: {p}: {m}" if p else f"{shown}: {m}") for p, m in exc.issues
+        ]
 
 
 def build_inference(
@@ -131,7 +108,7 @@ def build_inference(
     except ValidationError as exc:
         issues: list[tuple[str, str]] = []
         for error in exc.errors():
-            issues.extend(_describe(error, document))
+            issues.extend(_describe(error))
         raise InstanceError(source, issues) from None
     graph, issues = resolve_model(instance, source, base)
     if graph is None:
