@@ -28,21 +28,11 @@ OUT = Path("instances/inference")
 
 MU_MODELS = {"alexnet": "alexnet-cifar10", "regnetx400mf": "regnetx400mf-cifar10"}
 
-# Table II (GFLOPS) of Mu et al.; powers: our assumptions (README), for the energy columns only.
-MU_DEVICES = {
-    "pi3b": {"speed_flops": 0.2e9, "power_w": 5.1},
-    "pi4b": {"speed_flops": 3.0e9, "power_w": 6.4},
-    "tk1": {"speed_flops": 326.4e9, "power_w": 10.0},
-}
-MU_SERVER = {"name": "p100", "tier": "edge", "speed_flops": 10600e9, "power_w": 250.0}
-
-# Table III (uplink Mbit/s) of Mu et al.; energy per bit: our assumptions (README).
-MU_LINKS = {
-    "3g": {"rate_bps": 1.19e6, "energy_per_bit": 6.6e-7},
-    "4g": {"rate_bps": 11.22e6, "energy_per_bit": 6.6e-7},
-    "5g": {"rate_bps": 52.24e6, "energy_per_bit": 2.5e-7},
-    "wifi": {"rate_bps": 54.19e6, "energy_per_bit": 2.9e-7},
-}
+# Devices and links by hardware catalogue name (instances/hardware/): speeds Mu Table II, uplink
+# rates Mu Table III; powers, memories and energies per bit are the catalogue's marked assumptions.
+MU_DEVICES = {"pi3b": "raspberry-pi-3b-plus", "pi4b": "raspberry-pi-4b", "tk1": "jetson-tk1"}
+MU_SERVER = {"name": "p100", "tier": "edge", "catalogue": "tesla-p100"}
+MU_LINKS = ["3g", "4g", "5g", "wifi"]
 
 # Pruning: Mu §I measures conv2 of AlexNet: -2 % accuracy at 74 % sparsity, -5 % at 89 %;
 # 50 % -> 0.5 % is our interpolation. Every prunable layer is given conv2's curve (assumption).
@@ -83,8 +73,11 @@ def mu_instance(model: str, device: str, link: str) -> dict[str, Any]:
             f"Mu et al. 2024 set-up: {profile} on {device} with a Tesla P100 server over {link}; "
             "see instances/inference/README.md for every number's source."
         ),
-        "servers": [{"name": device, "tier": "device", **MU_DEVICES[device]}, MU_SERVER],
-        "links": [{"between": [device, "p100"], **MU_LINKS[link]}],
+        "servers": [
+            {"name": device, "tier": "device", "catalogue": MU_DEVICES[device]},
+            MU_SERVER,
+        ],
+        "links": [{"between": [device, "p100"], "catalogue": link}],
         "model": {"profile": profile},
         "pruning": {"ratios": [0.0, *PRUNING], "layers": layers},
         "compression": {"ratios": [1.0, *COMPRESSION]},

@@ -261,3 +261,34 @@ def test_broken_plan_is_named(document: dict, line: str) -> None:
     with pytest.raises(PlanError) as info:
         build_inference_plan(document, source="p.json")
     assert info.value.lines()[0] == f"p.json: {line}"
+
+
+def test_servers_and_links_from_the_hardware_catalogue() -> None:
+    doc = chain3_document()
+    doc["servers"] = [
+        {"name": "dev", "tier": "device", "catalogue": "raspberry-pi-4b", "power_w": 7.5},
+        {"name": "edge", "tier": "edge", "catalogue": "tesla-p100"},
+    ]
+    doc["links"] = [{"between": ["dev", "edge"], "catalogue": "4g"}]
+    instance = build_inference(doc)
+    device, edge = instance.servers
+    assert device.speed_flops == 3.0e9  # Mu Table II, through the catalogue
+    assert device.power_w == 7.5  # written next to "catalogue": wins
+    assert edge.speed_flops == 10600e9
+    assert instance.links[0].rate_bps == 11.22e6  # Mu Table III
+    # a link that gives its own bandwidth and SNR keeps them instead of the catalogue's rate
+    doc["links"] = [{"between": ["dev", "edge"], "catalogue": "4g", "bandwidth_hz": 1e6,
+                     "snr_db": 10.0}]  # fmt: skip
+    link = build_inference(doc).links[0]
+    assert link.rate_bps is None and link.bandwidth_hz == 1e6
+
+
+def test_unknown_catalogue_entries_are_named() -> None:
+    doc = chain3_document()
+    doc["servers"][0]["catalogue"] = "raspberry-pi-9"
+    doc["links"][0]["catalogue"] = "6g"
+    with pytest.raises(InstanceError) as info:
+        build_inference(doc, source="c.json")
+    lines = info.value.lines()
+    assert lines[0].startswith("c.json: servers[0].catalogue: unknown device 'raspberry-pi-9'")
+    assert lines[1].startswith("c.json: links[0].catalogue: unknown link '6g'")

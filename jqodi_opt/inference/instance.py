@@ -65,6 +65,9 @@ class Server(_Entity):
         Speed-up of ``b``-bit layers over 32-bit ones, keyed by ``str(b)`` (default 1).
     memory_bytes
         Memory for the weights of the layers placed here (default unlimited).
+    catalogue
+        A device of the hardware catalogue (SPEC §6.2) whose ``speed_flops``, ``power_w`` and
+        ``memory_bytes`` fill the fields not written next to it (filled when the file is read).
     """
 
     name: Name
@@ -73,6 +76,7 @@ class Server(_Entity):
     power_w: NonNegative
     speedup: dict[str, Positive] | None = None
     memory_bytes: Positive | None = None
+    catalogue: Name | None = None
 
     def speedup_of(self, bits: int) -> float:
         """``speedup_k(b)``: the speed-up of ``bits``-bit layers on this server (default 1)."""
@@ -83,7 +87,8 @@ class Server(_Entity):
 
 class Link(_Entity):
     """An undirected link between two servers: ``rate_bps``, or ``bandwidth_hz`` + ``snr_db``
-    (Shannon rate ``B log2(1 + 10^(snr/10))``, SPEC §6.2)."""
+    (Shannon rate ``B log2(1 + 10^(snr/10))``, SPEC §6.2). ``catalogue`` names a link of the
+    hardware catalogue whose fields fill those not written next to it."""
 
     between: Annotated[list[Name], Field(min_length=2, max_length=2)]
     energy_per_bit: NonNegative
@@ -91,6 +96,7 @@ class Link(_Entity):
     rate_bps: Positive | None = None
     bandwidth_hz: Positive | None = None
     snr_db: Annotated[float, Field(ge=-100, le=200)] | None = None
+    catalogue: Name | None = None
 
 
 class ProfileRef(_Entity):

@@ -2,7 +2,8 @@
 
 As for fine-tuning (:mod:`jqodi_opt.read`), parsing is kept apart from building:
 :func:`read_inference` = :func:`~jqodi_opt.read.load_document` + :func:`build_inference`. Building
-validates every field, resolves the ``model`` (a bundled profile, a ``jqodi-model/1`` file relative
+completes servers and links that name a hardware catalogue entry (``"catalogue"``), validates
+every field, resolves the ``model`` (a bundled profile, a ``jqodi-model/1`` file relative
 to the instance, or an inline graph) and then checks cross-references against the graph.
 """
 
@@ -21,9 +22,19 @@ from jqodi_opt.exceptions import (
     describe_pydantic_error,
     format_path,
 )
-from jqodi_opt.graph import GraphIssues, ModelGraph, bundled_profiles, read_model, short
+from jqodi_opt.graph import (
+    MODELS_DIR,
+    GraphIssues,
+    ModelGraph,
+    bundled_profiles,
+    read_model,
+    short,
+)
 from jqodi_opt.inference.instance import FORMAT, InferenceInstance, check_references
 from jqodi_opt.read import load_document, write_json_atomic
+
+#: Where the bundled model profiles live (``instances/models/NAME.json``; :mod:`jqodi_opt.graph`).
+PROFILE_DIR = MODELS_DIR
 
 # Union members of InferenceInstance whose pydantic tag appears in error locations.
 _TAGGED = {"model": {"profile", "file", "graph"}, "objective": {"name", "weighted"}}
@@ -47,6 +58,38 @@ def describe_error(error: Mapping[str, Any], prefix: str = "") -> tuple[str, str
         bound = (error.get("ctx") or {}).get("lt")
         return path, f"must be < {bound:g} (got {error.get('input')!r})"
     return describe_pydantic_error(error, prefix=prefix)
+
+
+_RATE_FIELDS = ("rate_bps", "bandwidth_hz", "snr_db")
+
+
+def fill_from_catalogue(document: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """``document`` with every ``"catalogue"`` server and link completed from the hardware
+    catalogue (SPEC §6.2); fields written next to ``"catalogue"`` win (a link that gives its own
+    rate, or bandwidth and SNR, keeps it). Unknown names are returned as issues."""
+    from jqodi_opt.hardware import UnknownHardware, link_fields, server_fields
+
+    issues: list[tuple[str, str]] = []
+    filled = dict(document)
+    for key, fields in (("servers", server_fields), ("links", link_fields)):
+        entries = document.get(key)
+        if not isinstance(entries, list):
+            continue
+        completed: list[Any] = []
+        for i, entry in enumerate(entries):
+            name = entry.get("catalogue") if isinstance(entry, dict) else None
+            if isinstance(name, str):
+                try:
+                    known = fields(name)
+                except UnknownHardware as exc:
+                    issues.append((f"{key}[{i}].catalogue", str(exc)))
+                    known = {}
+                if key == "links" and any(f in entry for f in _RATE_FIELDS):
+                    known = {k: v for k, v in known.items() if k not in _RATE_FIELDS}
+                entry = {**known, **entry}
+            completed.append(entry)
+        filled[key] = completed
+    return filled, issues
 
 
 def resolve_model(
@@ -103,13 +146,14 @@ def build_inference(
     if document.get("format") != FORMAT:
         got = document.get("format")
         raise InstanceError(source, [("format", f"must be {FORMAT!r} (got {short(got)})")])
+    document, issues = fill_from_catalogue(document)
+    if issues:
+        raise InstanceError(source, issues)
     try:
         instance = InferenceInstance.model_validate(document)
     except ValidationError as exc:
-        issues: list[tuple[str, str]] = []
-        for error in exc.errors():
-            issues.extend(_describe(error))
-        raise InstanceError(source, issues) from None
+        found = [pair for error in exc.errors() for pair in _describe(error)]
+        raise InstanceError(source, found) from None
     graph, issues = resolve_model(instance, source, base)
     if graph is None:
         raise InstanceError(source, issues)
