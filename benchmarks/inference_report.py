@@ -228,7 +228,7 @@ def nicosanti_tables(runs: pd.DataFrame, out: Path) -> dict[str, pd.DataFrame]:
     runs["proven"] = runs["status"] == "optimal"
     tables = {}
     for sweep, reference in (("chain", NICOSANTI_CHAIN), ("dag", NICOSANTI_DAG)):
-        part = runs[runs["sweep"] == sweep]
+        part = runs[runs["sweep"].isin([sweep, f"{sweep}-cpsat"])]
         if part.empty:
             continue
         per = (
