@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from jqodi_opt.bench import families, worker
@@ -156,3 +157,25 @@ def test_bad_grids(grid, message):
     document["sweep"][0]["grid"] = grid
     with pytest.raises(SuiteError, match=message):
         parse_suite(document, Path("bad.toml"))
+
+
+def test_worker_row_of_a_front_run():
+    """The ``pareto`` entry stores the size of the exact front, and no objective (so it never
+    counts as an optimum in the gap view); its points match the front computed directly."""
+    from jqodi_opt.bench.families import compile_document
+    from jqodi_opt.inference.pareto import pareto_front
+
+    suite = parse_suite(json.loads(json.dumps(TINY)), Path("tiny.toml"))
+    run = suite.runs[0]
+    info = instance_info(run.instance)
+    payload = _payload(run, info) | {"solver": "pareto", "entry": "front-dp",
+                                     "options": {"backend": "dp"}}  # fmt: skip
+    row = worker.execute(payload)
+    assert row["status"] == "optimal", row.get("message")
+    assert row["objective"] is None and row["exact"] == 1
+    document = families.generate("chain", **run.instance.kwargs())
+    front = pareto_front(compile_document("chain", document), solver="milp", sweep=np.zeros(0))
+    assert row["front_points"] == len(front.front) >= 1
+    payload["options"] = {"backend": "dp", "nope": 1}
+    bad = worker.execute(payload)
+    assert bad["status"] == "error" and "nope" in bad["message"]
