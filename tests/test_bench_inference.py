@@ -179,3 +179,34 @@ def test_worker_row_of_a_front_run():
     payload["options"] = {"backend": "dp", "nope": 1}
     bad = worker.execute(payload)
     assert bad["status"] == "error" and "nope" in bad["message"]
+
+
+@pytest.mark.parametrize(
+    ("name", "families_used"),
+    [
+        ("mu2024", {"mu2024"}),
+        ("nicosanti2026", {"chain", "dag"}),
+        ("inference-gap", {"chain", "dag", "profile"}),
+    ],
+)
+def test_published_inference_suites_parse(name, families_used):
+    from jqodi_opt.bench.suite import load_suite
+
+    suite = load_suite(Path(__file__).parent.parent / "benchmarks" / f"{name}.toml")
+    assert {spec.family for spec in suite.instances()} == families_used
+    registry = families.solver_registry("chain")
+    assert {run.solver for run in suite.runs} <= set(registry)
+
+
+def test_nicosanti_suite_reaches_their_sizes():
+    from jqodi_opt.bench.suite import load_suite
+
+    suite = load_suite(Path(__file__).parent.parent / "benchmarks" / "nicosanti2026.toml")
+    chains = {(dict(s.sizes)["layers"] + 2, dict(s.sizes)["servers"])
+              for s in suite.instances() if s.family == "chain"}  # fmt: skip
+    assert {(502, 3), (1852, 6)} <= chains  # their "nodes" count the input and the output
+    dags = {1 + sum(dict(s.sizes)[k] * m for k, m in (("layers", 1), ("branch_layers", 4))) + 1
+            for s in suite.instances() if s.family == "dag"}  # fmt: skip
+    assert min(dags) == 702 and max(dags) == 1142
+    objectives = {dict(s.sizes)["objective"] for s in suite.instances()}
+    assert objectives == {"latency", "energy", "weighted"}

@@ -213,3 +213,45 @@ def test_cli_generate_bad_knobs(args, message, capsys):
     captured = capsys.readouterr()
     assert message in captured.err and "Traceback" not in captured.err
     assert captured.out == ""
+
+
+def test_mu2024_is_the_papers_setup():
+    """Mu et al. Table I speeds and Table III rates (through the catalogue), the 2 % budget, the
+    pruning/compression anchors of §I; the seed changes nothing."""
+    document = generate_inference_document("mu2024", seed=1, device="pi3b", link="3g")
+    assert generate_inference_document("mu2024", seed=9, device="pi3b", link="3g") == document
+    device, server = document["servers"]
+    assert (device["tier"], device["speed_flops"]) == ("device", 0.2e9)
+    assert (server["tier"], server["speed_flops"]) == ("edge", 10_600e9)
+    assert document["links"][0]["rate_bps"] == 1.19e6
+    assert document["accuracy"]["max_drop"] == 0.02
+    drops = {(t.get("layer"), t.get("pruning")): t["drop"] for t in document["accuracy"]["terms"]}
+    conv2 = "/features/features.3/Conv"
+    assert drops[(conv2, 0.74)] == pytest.approx(0.02, rel=0.01)
+    assert drops[(conv2, 0.89)] == pytest.approx(0.05, rel=0.01)
+    squeeze = {t["compression"]: t["drop"] for t in document["accuracy"]["terms"]
+               if t.get("tensor") == "/classifier/classifier.1/Gemm"}  # fmt: skip
+    assert squeeze[0.065] == pytest.approx(0.02, rel=0.01)
+    assert squeeze[0.002] == pytest.approx(0.07, rel=0.01)
+    rate = generate_inference_document("mu2024", seed=1, device="tk1", rate_mbps=0.5)
+    assert rate["servers"][0]["speed_flops"] == 326.4e9
+    assert rate["links"][0]["rate_bps"] == 0.5e6
+    snr = generate_inference_document("mu2024", seed=1, snr_db=20.0)
+    problem = compile_inference(build_inference(snr))
+    # Shannon: 1 MHz x log2(1 + 100)
+    assert problem.link_rate_bps[0, 1] == pytest.approx(1e6 * np.log2(101.0), rel=1e-12)
+
+
+def test_profile_family_uses_catalogue_machines():
+    from jqodi_opt.hardware import hardware_catalogue
+
+    catalogue = {d.name: d for d in hardware_catalogue().devices}
+    document = generate_inference_document("profile", seed=5, model="resnet18", servers=4)
+    graph = _graph(document)
+    assert len(graph.layers) == 49 and not graph.is_chain
+    for server, tier in zip(document["servers"], server_tiers(4), strict=True):
+        entry = catalogue[server["name"].rsplit("-", 1)[0] if tier != "device" else server["name"]]
+        assert server["tier"] == tier and entry.tier in (tier, "edge")
+        assert server["speed_flops"] == entry.speed_flops
+    uplinks = {link.rate_bps for link in hardware_catalogue().links}
+    assert document["links"][0]["rate_bps"] in uplinks

@@ -17,24 +17,30 @@ Families
     50 + 15·i: 700–1,140 layers, "702–1,142 nodes").
 ``profile``
     A bundled real model (``model``, a profile of ``instances/models/``, inlined so the document is
-    self-contained) on ``servers`` random servers built as for ``chain``.
+    self-contained) on ``servers`` random machines of the hardware catalogue
+    (``instances/hardware/``): a device-tier entry, then edge-tier entries and the cloud, on the
+    same line as below, with a random catalogue uplink (3G/4G/5G/Wi-Fi) from the device.
 ``mu2024``
     Mu et al. 2024's set-up (§VI-A): ``model`` (AlexNet or RegNetX-400MF on CIFAR-10) on one
-    ``device`` (Raspberry Pi 3B+, Pi 4B or Jetson TK1, Table I) with a Tesla P100 server; the link
-    is a named uplink (3G/4G/5G/WiFi, Table III), a rate (``rate_mbps``) or a Shannon link of
+    ``device`` (``pi3b``, ``pi4b``, ``tk1``: Raspberry Pi 3B+, Pi 4B or Jetson TK1, Table I) with a
+    Tesla P100 server, all from the hardware catalogue (``instances/hardware/``); the link
+    is a named catalogue uplink (3G/4G/5G/WiFi, Table III), a rate (``rate_mbps``; the named
+    link's energy per bit) or a Shannon link of
     ``bandwidth_mhz`` at ``snr_db`` (§VI-D4). Layerwise pruning of the weighted layers and feature
     compression of every tensor, with an accuracy polynomial anchored on the paper's §I figures
     (see :func:`_mu_accuracy`), budget 2 % (§VI-A5). Nothing is drawn: every number is fixed by
     the paper (or by a stated assumption), so the seed does not change the document.
 
-Servers (``chain``, ``dag``, ``profile``): server 0 is the device; the others stand in a line
-device – edge … – cloud …, about the first half (rounded up) of them ``edge`` and the rest
-``cloud``; every pair is linked, and the farther apart two servers are on the line (the number of
-hops), the lower the rate and the higher the latency — as in Nicosanti et al.'s scale test, whose
-bandwidth falls and latency grows with the index distance. Speeds and powers are drawn per tier
-around catalogue-class machines (device: a Raspberry Pi 4B-class 3 GFLOPS; edge: a Jetson-class
-0.3 TFLOPS; cloud: a P100/A100-class 10 TFLOPS, Mu et al. Table I) — the powers, energy per bit and
-latencies are assumptions of this generator, not seed figures.
+Servers: server 0 is the device; the others stand in a line device – edge … – cloud …, about the
+first half (rounded up) of them ``edge`` and the rest ``cloud``; every pair is linked, and the
+farther apart two servers are on the line (the number of hops), the lower the rate and the higher
+the latency — as in Nicosanti et al.'s scale test, whose bandwidth falls and latency grows with the
+index distance. For ``chain`` and ``dag`` speeds and powers are drawn per tier around
+catalogue-class machines (device: a Raspberry Pi 4B-class 3 GFLOPS; edge: a Jetson-class 0.3
+TFLOPS; cloud: a P100-class 10 TFLOPS, Mu et al. Table I); for ``profile`` they are catalogue
+machines. Hops after the device's uplink (metro between edge servers, WAN to the cloud), the
+int8/fp16 speed-ups of ``chain`` and ``dag`` servers and their powers are assumptions of this
+generator, not seed figures.
 
 Choices (knobs ``bits``, ``pruning``, ``compression``: how many options each layer or tensor has;
 1 = none): bit-widths ``[32, 8, 16]``, pruning ratios ``[0, 0.5, 0.25]`` and compression ratios
@@ -105,19 +111,17 @@ _PRUNING = [0.0, 0.5, 0.25]
 _COMPRESSION = [1.0, 0.25, 0.065]
 
 # --------------------------------------------------------------------------------------------------
-# Mu et al. 2024: Table I (GFLOPS) and Table III (uplink Mbit/s). Powers are assumptions (typical
-# board power under load: Pi 3B+ ~5 W, Pi 4B ~6 W, Jetson TK1 ~10 W; P100 250 W TDP); Mu et al.
-# minimise latency only.
-MU_DEVICES: dict[str, tuple[str, float, float]] = {
-    "pi3b": ("Raspberry Pi 3B+", 0.2e9, 5.0),
-    "pi4b": ("Raspberry Pi 4B", 3.0e9, 6.0),
-    "tk1": ("NVIDIA Jetson TK1", 326.4e9, 10.0),
+# Mu et al. 2024's hardware, by short name -> the catalogue entry (instances/hardware/: speeds from
+# Mu et al. Table I, uplink rates from Table III; powers and energy per bit are the catalogue's
+# stated assumptions; Mu et al. minimise latency only).
+MU_DEVICES: dict[str, str] = {
+    "pi3b": "raspberry-pi-3b-plus",
+    "pi4b": "raspberry-pi-4b",
+    "tk1": "jetson-tk1",
 }
-MU_SERVER = ("p100", "NVIDIA Tesla P100", 10_600e9, 250.0)
-MU_LINKS: dict[str, float] = {"3g": 1.19e6, "4g": 11.22e6, "5g": 52.24e6, "wifi": 54.19e6}
-#: Energy per bit of the wireless uplink (assumption: ~100 nJ/bit, a Wi-Fi/LTE radio order).
-MU_LINK_ENERGY_PER_BIT = 1.0e-7
-MU_MODELS = ("alexnet-cifar10", "regnetx-400mf-cifar10")
+MU_SERVER = ("p100", "tesla-p100")
+MU_LINKS = ("3g", "4g", "5g", "wifi")
+MU_MODELS = ("alexnet-cifar10", "regnetx400mf-cifar10")
 
 
 def resolve_knobs(family: str, **knobs: Any) -> dict[str, Any]:
@@ -184,6 +188,7 @@ def _check_ranges(family: str, k: dict[str, Any]) -> None:
     need(1 <= k["pruning"] <= len(_PRUNING), "pruning", f"1..{len(_PRUNING)}")
     need(1 <= k["compression"] <= len(_COMPRESSION), "compression", f"1..{len(_COMPRESSION)}")
     need(0 <= k["interactions"] <= 10_000, "interactions", "0..10000")
+    need(k["servers"] >= 2 or family != "profile", "servers", "at least 2: the device and one")
     if family in ("chain", "dag"):
         need(1 <= k["layers"] <= 100_000, "layers", "1..100000")
     if family == "dag":
@@ -231,7 +236,8 @@ def generate_inference_document(
         else:
             model = _profile_model(k["model"])
         body = {"servers": None, "links": None, "model": model}
-        body["servers"], body["links"] = _line_network(rng, k["servers"])
+        line = _catalogue_line if family == "profile" else _line_network
+        body["servers"], body["links"] = line(rng, k["servers"])
         body.update(_choices(rng, model, k))
         body["objective"] = _objective(k["objective"])
     knob_text = ", ".join(f"{key}={value}" for key, value in k.items() if value is not None)
@@ -429,6 +435,7 @@ def server_tiers(count: int) -> list[str]:
 def _line_network(
     rng: np.random.Generator, count: int
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Synthetic servers per tier (chain, dag) on the line."""
     tiers = server_tiers(count)
     servers = []
     for i, tier in enumerate(tiers):
@@ -445,10 +452,47 @@ def _line_network(
                                                rng.uniform(1.0, 2.0))),
                              "16": _round(float(rng.uniform(1.0, 1.5)))}  # fmt: skip
         servers.append(server)
-    # one hop between neighbours on the line
-    hops = []
-    for i in range(count - 1):
-        kind = "wireless" if i == 0 else ("metro" if tiers[i + 1] == "edge" else "wan")
+    first = _HOPS["wireless"]
+    first_hop = (first[0] * math.exp(rng.normal(0.0, 0.3)), first[1] * float(rng.uniform(0.5, 1.5)),
+                 first[2])  # fmt: skip
+    return servers, _links(rng, servers, tiers, first_hop)
+
+
+def _catalogue_line(
+    rng: np.random.Generator, count: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Catalogue hardware (profile): a random device, edge servers and cloud of the right tiers,
+    and a random catalogue uplink (3G/4G/5G/Wi-Fi) from the device to the first server."""
+    from jqodi_opt.hardware import hardware_catalogue, link_fields, server_fields
+
+    catalogue = hardware_catalogue()
+    by_tier = {tier: sorted(d.name for d in catalogue.devices if d.tier == tier)
+               for tier in ("device", "edge", "cloud")}  # fmt: skip
+    tiers = server_tiers(count)
+    servers = []
+    for i, tier in enumerate(tiers):
+        pool = by_tier[tier] or by_tier["edge"]  # a catalogue without a cloud: its fastest edge
+        entry = str(pool[int(rng.integers(len(pool)))])
+        name = entry if tier == "device" else f"{entry}-{i}"
+        servers.append({"name": name, "tier": tier, **server_fields(entry)})
+    uplink = sorted(link.name for link in catalogue.links)
+    fields = link_fields(str(uplink[int(rng.integers(len(uplink)))]))
+    first_hop = (fields["rate_bps"], fields.get("latency_s", 0.0), fields["energy_per_bit"])
+    return servers, _links(rng, servers, tiers, first_hop)
+
+
+def _links(
+    rng: np.random.Generator,
+    servers: list[dict[str, Any]],
+    tiers: list[str],
+    first_hop: tuple[float, float, float],
+) -> list[dict[str, Any]]:
+    """Every pair linked; one hop between neighbours on the line (the first: ``first_hop``, the
+    device's uplink; then metro between edge servers, WAN to and between clouds)."""
+    count = len(servers)
+    hops = [first_hop] if count > 1 else []
+    for i in range(1, count - 1):
+        kind = "metro" if tiers[i + 1] == "edge" else "wan"
         rate, latency, energy = _HOPS[kind]
         hops.append(
             (rate * math.exp(rng.normal(0.0, 0.3)), latency * float(rng.uniform(0.5, 1.5)), energy)
@@ -467,7 +511,7 @@ def _line_network(
                 "latency_s": _round(sum(h[1] for h in path)),
                 "energy_per_bit": _round(sum(h[2] for h in path)),
             })  # fmt: skip
-    return servers, links
+    return links
 
 
 # --------------------------------------------------------------------------------------------------
@@ -529,28 +573,24 @@ def _choices(rng: np.random.Generator, model: dict[str, Any], k: dict[str, Any])
 
 
 def _mu2024(k: dict[str, Any]) -> dict[str, Any]:
-    _, speed, power = MU_DEVICES[k["device"]]
-    server_key, _, server_speed, server_power = MU_SERVER
-    link: dict[str, Any] = {"between": [k["device"], server_key],
-                            "energy_per_bit": MU_LINK_ENERGY_PER_BIT}  # fmt: skip
+    from jqodi_opt.hardware import link_fields, server_fields
+
+    server_key, server_entry = MU_SERVER
+    link: dict[str, Any] = {"between": [k["device"], server_key], **link_fields(k["link"])}
     if k["snr_db"] is not None:
         # §VI-D4, eq. (1): R = B log2(1 + SNR); B is not given in the paper (assumption: 1 MHz)
+        link.pop("rate_bps", None)
         link["bandwidth_hz"] = k["bandwidth_mhz"] * 1e6
         link["snr_db"] = k["snr_db"]
     elif k["rate_mbps"] is not None:
+        link.pop("bandwidth_hz", None)
+        link.pop("snr_db", None)
         link["rate_bps"] = k["rate_mbps"] * 1e6
-    else:
-        link["rate_bps"] = MU_LINKS[k["link"]]
     model = _profile_model(k["model"])
     return {
         "servers": [
-            {"name": k["device"], "tier": "device", "speed_flops": speed, "power_w": power},
-            {
-                "name": server_key,
-                "tier": "edge",
-                "speed_flops": server_speed,
-                "power_w": server_power,
-            },
+            {"name": k["device"], "tier": "device", **server_fields(MU_DEVICES[k["device"]])},
+            {"name": server_key, "tier": "edge", **server_fields(server_entry)},
         ],
         "links": [link],
         "model": model,
@@ -571,23 +611,17 @@ def _mu_accuracy(model: dict[str, Any], max_drop: float) -> dict[str, Any]:
     Mu et al. §I measured on AlexNet: pruning conv2 by 74 % loses 2 % accuracy and by 89 % loses
     5 %; compressing fc1's output to 6.5 % loses at most 2 %, to 0.2 % about 7 %. Fitted through
     those two points each: ``drop(r) = 0.089 r^4.96`` for pruning and
-    ``drop(c) = 0.00433 (-ln c)^1.524`` for compression. Every weighted layer takes the pruning law
-    scaled by its share of the model's parameters relative to conv2's share in AlexNet (about 0.12:
-    pruning a big layer costs more), and every tensor the compression law (the same for all — Mu et
-    al. give one measurement). These weights are this generator's assumption anchored on those
-    figures, not a measured predictor; `jqodi fit-accuracy` fits real ones from measurements.
+    ``drop(c) = 0.00433 (-ln c)^1.524`` for compression, and applied to every weighted layer and
+    every tensor alike (Mu et al. give one measurement of each). These weights are this
+    generator's assumption anchored on those figures, not a measured predictor; ``jqodi
+    fit-accuracy`` fits real ones from measurements.
     """
     layers = model["layers"]
-    total = sum(layer["params"] for layer in layers) or 1
     terms: list[dict[str, Any]] = []
     prunable = [layer["name"] for layer in layers if layer["params"] > 0]
-    for layer in layers:
-        if layer["params"] <= 0:
-            continue
-        share = layer["params"] / total / 0.12
+    for name in prunable:
         for r in MU_PRUNING[1:]:
-            terms.append({"layer": layer["name"], "pruning": r,
-                          "drop": _round(0.089 * r**4.96 * min(max(share, 0.1), 3.0))})  # fmt: skip
+            terms.append({"layer": name, "pruning": r, "drop": _round(0.089 * r**4.96)})
     for tensor in ["input", *(layer["name"] for layer in layers)]:
         for c in MU_COMPRESSION[1:]:
             terms.append({"tensor": tensor, "compression": c,
