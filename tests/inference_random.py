@@ -23,10 +23,13 @@ def random_inference(
     limits: bool = False,
     objective: Any = "latency",
     return_output: bool = True,
+    sparse_links: bool = False,
 ) -> dict[str, Any]:
     """A random instance: a device and ``servers - 1`` others (one pair left unlinked when there
     are three or more), a chain or a DAG (a layer may also read the input or any earlier layer),
-    and the knobs asked for."""
+    and the knobs asked for. ``sparse_links`` instead drops each pair's link with probability 1/2,
+    the device's included, keeping a random spanning tree (a server may then be reachable only
+    through another)."""
     rng = np.random.default_rng(seed)
     names = [f"l{i}" for i in range(layers)]
     model_layers = []
@@ -59,9 +62,14 @@ def random_inference(
                 server["memory_bytes"] = float(total * rng.uniform(0.3, 0.9))
         server_list.append(server)
     links = []
+    # sparse: every server keeps one link to an earlier one, so all stay reachable (SPEC §7)
+    parent = [-1] + [int(rng.integers(0, k)) for k in range(1, servers)] if sparse_links else []
     for a in range(servers):
         for b in range(a + 1, servers):
-            if (a, b) == (1, 2):
+            if sparse_links:
+                if parent[b] != a and rng.random() < 0.5:
+                    continue
+            elif (a, b) == (1, 2):
                 continue  # one pair without a link
             links.append(
                 {

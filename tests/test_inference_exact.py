@@ -284,3 +284,92 @@ def test_milp_time_limit_status_is_never_optimal_without_proof() -> None:
     assert result.status in (Status.TIME_LIMIT, Status.OPTIMAL, Status.INFEASIBLE)
     if result.status is Status.OPTIMAL:
         assert result.gap is not None and result.gap <= 1e-7 + 1e-8
+
+
+# -------------------------------------------------------------------------------------------------
+# missing links: a server reachable only through another one
+
+
+RELAY_CHAIN = [
+    {"name": "b1", "flops": 3.5e6, "params": 1792, "output_bytes": 4096.0},
+    {"name": "b2", "flops": 1e11, "params": 73856, "output_bytes": 4096.0},
+]
+
+
+def relay(return_output: bool) -> dict[str, Any]:
+    """Device ``sd`` linked to edge ``es1`` only, ``es1`` to ``cloud``: the cloud is reachable,
+    but its outputs cannot return to the device directly."""
+    return {
+        "format": "jqodi-inference/1",
+        "name": "relay",
+        "servers": [
+            {"name": "sd", "tier": "device", "speed_flops": 2e10, "power_w": 6.0},
+            {"name": "es1", "tier": "edge", "speed_flops": 5e12, "power_w": 350.0},
+            {"name": "cloud", "tier": "cloud", "speed_flops": 1e13, "power_w": 400.0},
+        ],
+        "links": [
+            {"between": ["sd", "es1"], "energy_per_bit": 1e-7, "rate_bps": 1e8},
+            {"between": ["es1", "cloud"], "energy_per_bit": 5e-9, "rate_bps": 1e9},
+        ],
+        "model": {
+            "format": "jqodi-model/1",
+            "name": "m",
+            "input_bytes": 1e3,
+            "layers": RELAY_CHAIN,
+        },
+        "objective": "latency",
+        "return_output": return_output,
+    }
+
+
+def placement(result: Result) -> str:
+    """The server of the last layer ``b2``."""
+    assert result.plan is not None
+    return str({c.layer: c.server for c in result.plan.layers}["b2"])
+
+
+@pytest.mark.parametrize("name", EXACT)
+def test_returned_output_never_sits_where_it_cannot_return(name: str) -> None:
+    # latency: b2 takes 0.01 s on the cloud, 0.02 s on es1, and the hop es1 -> cloud costs
+    # 8 * 4096 / 1e9 s; with the output returning, b2 on the cloud has no way back to sd, so b2
+    # runs on es1 (or nearer)
+    returning = solve(compiled(relay(True)), name)
+    assert returning.status is Status.OPTIMAL, returning.reasons
+    assert placement(returning) != "cloud"
+    free = solve(compiled(relay(False)), name)
+    assert free.status is Status.OPTIMAL
+    assert placement(free) == "cloud"
+
+
+@settings(max_examples=25)
+@given(
+    seed=st.integers(0, 10**6),
+    dag=st.booleans(),
+    return_output=st.booleans(),
+    limits=st.booleans(),
+    accuracy=st.booleans(),
+)
+def test_milp_and_cpsat_agree_with_exhaustive_on_sparse_links(
+    seed: int, dag: bool, return_output: bool, limits: bool, accuracy: bool
+) -> None:
+    document = random_inference(
+        seed,
+        layers=3 if dag else 2,
+        servers=4,
+        dag=dag,
+        pruning=False,
+        accuracy=accuracy,
+        limits=limits,
+        return_output=return_output,
+        sparse_links=True,
+    )
+    problem = compiled(document)
+    reference = run(problem, "exhaustive")
+    assert reference is not None
+    for name in ("milp", "cpsat"):
+        result = run(problem, name)
+        assert result is not None
+        assert result.status is reference.status, (name, result.reasons, reference.reasons)
+        if reference.status is Status.OPTIMAL:
+            assert result.objective is not None and reference.objective is not None
+            assert agree(result.objective, reference.objective, 1e-12), name

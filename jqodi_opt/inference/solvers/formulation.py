@@ -16,7 +16,8 @@ Built over the :class:`~jqodi_opt.inference.solvers.network.Network` for any DAG
     conservation of a path through the layered network (state of ``v`` -> server of ``v + 1`` ->
     choice of ``v + 1`` -> ...), a network matrix, so **without side constraints the LP relaxation
     is a shortest-path LP and integral**. Pairs of servers with no link get no ``f``: a consumer
-    cannot sit where its input cannot reach.
+    cannot sit where its input cannot reach. Likewise a returning output's choices whose server
+    has no link to the device are fixed to 0 (row block ``return_link``).
 ``s[v, u, h]`` (0..1), ``h != server(u)``
     the tensor of ``v`` is sent from ``server(u)`` to ``h`` — Nicosanti et al.'s tensor variables:
     sent iff the producer is there and *some* consumer is on ``h``, **once per destination**:
@@ -289,6 +290,16 @@ def build_program(network: Network) -> LinearProgram:
             asm.row(np.r_[s, group], np.r_[1.0, -np.ones(len(group))], 0, inf)
         every = np.concatenate(carried)  # s <= sum_e f[e, u, h]
         asm.row(np.r_[s, every], np.r_[1.0, -np.ones(len(every))], -inf, 0)
+
+    # a returning output may only sit in a state whose server is the device or linked to it: the
+    # sends above have no column for an unreachable return, so forbid those choices outright
+    # (consumers need no such row: their flows exist only where a link does)
+    stranded = [x[v][~reach[v][node.state, device]] for v, node in enumerate(nodes) if node.returns]
+    stranded = [cols for cols in stranded if len(cols)]
+    if stranded:
+        asm.name_rows("return_link")
+    for cols in stranded:  # sum of x over states that cannot reach the device = 0
+        asm.row(cols, 1.0, 0.0, 0.0)
 
     asm.name_rows("measure")
     for i in range(3):  # SPEC §7.1: measure_i = sum choice costs + sum send costs
