@@ -33,9 +33,13 @@ FORMAT = "jqodi-model/1"
 #: Name of the pseudo-layer that stands for the model's input tensor.
 INPUT = "input"
 
+#: Upper bound on every physical quantity read (FLOPs, bytes, speeds, powers, rates, ...): a value
+#: above it is a typo, and the cost formulas multiply up to a few of them, which stays finite.
+MAX_QUANTITY = 1e30
+
 Name = Annotated[str, Field(min_length=1, max_length=200)]
-NonNegative = Annotated[float, Field(ge=0)]
-Positive = Annotated[float, Field(gt=0)]
+NonNegative = Annotated[float, Field(ge=0, le=MAX_QUANTITY)]
+Positive = Annotated[float, Field(gt=0, le=MAX_QUANTITY)]
 
 
 class Layer(BaseModel):
@@ -62,7 +66,7 @@ class Layer(BaseModel):
 
     name: Name
     flops: NonNegative
-    params: Annotated[int, Field(ge=0)]
+    params: Annotated[int, Field(ge=0, le=int(MAX_QUANTITY))]
     output_bytes: NonNegative
     inputs: Annotated[list[Name], Field(min_length=1, max_length=10_000)] | None = None
     op: str | None = None

@@ -122,6 +122,19 @@ def test_several_problems_give_one_line_each() -> None:
     ]
 
 
+def test_huge_quantities_are_refused_before_any_cost_overflows() -> None:
+    # 1e308 FLOP/s times a speed-up of 2 overflowed to inf: validate said ok, solve gave "error"
+    doc = chain3_document()
+    doc["servers"][0]["speed_flops"] = 1e308
+    doc["model"]["layers"][0]["params"] = 10**40
+    with pytest.raises(InstanceError) as info:
+        build_inference(doc, source="huge.json")
+    assert info.value.lines() == [
+        "huge.json: servers[0].speed_flops: must be <= 1e+30 (got 1e+308)",
+        f"huge.json: model.layers[0].params: must be <= 1e+30 (got {10**40})",
+    ]
+
+
 def test_defaults_are_filled() -> None:
     doc = chain3_document()
     for key in ("quantization", "pruning", "compression", "accuracy", "limits", "objective"):

@@ -37,12 +37,12 @@ from pydantic import (
     Tag,
 )
 
-from jqodi_opt.graph import INPUT, ModelGraph, short
+from jqodi_opt.graph import INPUT, MAX_QUANTITY, ModelGraph, short
 
 FORMAT = "jqodi-inference/1"
 
-Positive = Annotated[float, Field(gt=0)]
-NonNegative = Annotated[float, Field(ge=0)]
+Positive = Annotated[float, Field(gt=0, le=MAX_QUANTITY)]
+NonNegative = Annotated[float, Field(ge=0, le=MAX_QUANTITY)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Tier = Literal["device", "edge", "cloud"]
 ObjectiveName = Literal["latency", "energy", "device-energy"]
