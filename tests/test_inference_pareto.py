@@ -147,6 +147,17 @@ def test_pareto_command_json_and_plot(capsys: pytest.CaptureFixture[str], tmp_pa
     assert code == 2 and "--solver" in err
 
 
+def test_pareto_plot_path_problems_are_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "three.json"
+    path.write_text(json.dumps(three_servers()))
+    code, _, err = run(capsys, "pareto", str(path), "--plot", str(tmp_path / "no" / "f.png"))
+    assert code == 2 and err.startswith("error: --plot") and "Traceback" not in err
+    code, _, err = run(capsys, "pareto", str(path), "--plot", str(tmp_path / "f.xyz"))
+    assert code == 2 and "Format 'xyz' is not supported" in err and "Traceback" not in err
+
+
 def test_solve_and_compare_take_inference_files(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

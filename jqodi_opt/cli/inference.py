@@ -222,6 +222,8 @@ def pareto_command(
         raise UsageProblem(f"--weights {weights} not understood (>= 0).")
     if time_limit is not None and not time_limit > 0:
         raise UsageProblem(f"--time-limit {time_limit} not understood (> 0).")
+    if plot is not None and not plot.parent.is_dir():
+        raise UsageProblem(f"--plot {plot}: no such directory {plot.parent}")
     problem = _problem(instance)
     sweep = np.linspace(0.0, 1.0, weights + 2)[1:-1]
     front = pareto_front(problem, solver, time_limit, sweep=sweep)
@@ -288,7 +290,10 @@ def _plot(problem: Any, front: Any, path: Path, time_limit: float | None) -> Non
     figure = Figure(figsize=(7, 5))
     plot_front(front, figure.add_subplot(), baselines=points)
     figure.tight_layout()
-    figure.savefig(path)
+    try:
+        figure.savefig(path)
+    except (OSError, ValueError) as exc:  # unwritable path, unknown image format
+        raise UsageProblem(f"--plot {path}: {exc}") from None
     err.print(f"plot written to {escape(str(path))}", highlight=False)
 
 
