@@ -111,7 +111,12 @@ def _wide(table: Table) -> None:
     """Prints a wide table on stdout, one line per row however narrow the terminal."""
     from rich.console import Console
 
-    Console(width=max(out.width, 220), soft_wrap=True).print(table)
+    Console(width=max(out.width, 400), soft_wrap=True).print(table)
+
+
+def _short(name: str, limit: int = 24) -> str:
+    """A tensor name cut to ``limit`` characters (ONNX names run long), keeping its end."""
+    return name if len(name) <= limit else "…" + name[-(limit - 1) :]
 
 
 def _counts(mapping: dict[Any, int]) -> str:
@@ -151,17 +156,14 @@ def compare_inference_file(
             column,
             justify="right" if column.endswith((" s", " J", "drop", "tive", "optimum")) else "left",
         )
+    notes = []
     for row in comparison.rows:
         result = row.result
         if result is None or result.plan is None:
             why = row.note or "; ".join(result.reasons if result else [])
-            view.add_row(
-                escape(row.solver),
-                escape(row.status),
-                escape(why[:120]),
-                *[""] * 10,
-                "" if result is None else f"{result.runtime_s:.3f}",
-            )
+            notes.append(f"{row.solver}: {row.status}: {why}")
+            runtime = "" if result is None else f"{result.runtime_s:.3f}"
+            view.add_row(escape(row.solver), escape(row.status), *["-"] * 11, runtime)
             continue
         plan = result.plan
         summary = placement_summary(problem, plan)
@@ -170,7 +172,11 @@ def compare_inference_file(
             escape(row.solver),
             escape(row.status),
             _counts(summary["layers_per_server"]),
-            escape(", ".join(cut[:4]) + (f" +{len(cut) - 4}" if len(cut) > 4 else "")) or "-",
+            escape(
+                ", ".join(_short(c) for c in cut[:3])
+                + (f" +{len(cut) - 3}" if len(cut) > 3 else "")
+            )
+            or "-",
             _counts(summary["bits"]),
             _counts(summary["pruning"]),
             _counts(summary["compression"]),
@@ -183,6 +189,8 @@ def compare_inference_file(
             f"{result.runtime_s:.3f}",
         )
     _wide(view)
+    for note in notes:
+        err.print(note, markup=False, highlight=False)
     if comparison.optimum is None:
         err.print("no exact solver proved the optimum: gaps are not shown", highlight=False)
     else:
