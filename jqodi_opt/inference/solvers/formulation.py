@@ -29,8 +29,8 @@ Built over the :class:`~jqodi_opt.inference.solvers.network.Network` for any DAG
 ``measure[0..2]`` (continuous, >= 0)
     latency, energy and device energy, defined by equality rows as the sums of SPEC §7.1 (choice
     costs on ``x``, send costs on ``s``), each divided by a lower bound on it
-    (:func:`measure_units`) so every plan's value is at least 1. Their upper bounds are the limits; the
-    objective is a weighted sum of the three, so one model answers every stage of the objectives
+    (:func:`measure_units`) so every plan's value is at least 1. Their upper bounds are the
+    limits; the objective is a weighted sum of the three, so one model answers every stage of the objectives
     and of the Pareto front by changing three costs and three bounds.
 memory
     ``sum mem[v, j] x[v, j] / memory_k <= 1`` per server whose limit can bind.
@@ -195,13 +195,13 @@ def measure_units(network: Network) -> np.ndarray:
     (5e-10 on a row) are at most 5e-10 of it. (The all-on-the-device plan, tried first, is up to
     1,000 times the optimum on Mu et al.'s instances, which let a row error of 5e-10 become a 7e-7
     gap.) Where the bound is 0 (device energy when everything may leave the device) the unit is
-    1e-9 of the all-on-the-device value, or 1."""
+    the all-on-the-device value, or 1."""
     lower = np.sum([node.choice_costs().min(axis=0) for node in network.nodes], axis=0)
     choices = np.array(
         [int(np.flatnonzero(node.server == network.device)[0]) for node in network.nodes]
     )
     local = network.measure(choices).cost
-    fallback = np.where(np.isfinite(local) & (local > 0), local * 1e-9, 1.0)
+    fallback = np.where(np.isfinite(local) & (local > 0), local, 1.0)
     return np.where(lower > 0, lower, fallback)
 
 
