@@ -111,6 +111,11 @@ class MilpSession:
         highs.setOptionValue("primal_feasibility_tolerance", FEASIBILITY_TOLERANCE)
         highs.setOptionValue("presolve_rule_off", PRESOLVE_RULES_OFF)
         self.integer_cols = np.flatnonzero(self.program.integer).astype(np.int32)
+        # every column but the measures (the choices, flows, sends, terms: all in [0, 1])
+        self.fixable_cols = np.setdiff1d(np.arange(self.program.num_cols), self.program.measure)
+        self.fixable_cols = self.fixable_cols.astype(np.int32)
+        # (measure, limits, LP value, reduced costs) of the last single-measure LP relaxation
+        self.last_lp: tuple[int, np.ndarray, float, np.ndarray] | None = None
         self.build_time_s = time.perf_counter() - start
         self.size = {
             "variables": highs.getNumCol(),
@@ -140,8 +145,46 @@ class MilpSession:
         highs.changeColsBounds(3, cols, np.zeros(3), upper)
         start = time.perf_counter()
         stats: dict[str, Any] = dict(self.size)
+        fixed = self._fix_by_reduced_cost(limits)
+        stats["fixed_by_reduced_cost"] = len(fixed)
+        try:
+            return self._solve(weights, limits, deadline, start, stats)
+        finally:
+            if len(fixed):
+                highs.changeColsBounds(len(fixed), fixed, np.zeros(len(fixed)), np.ones(len(fixed)))
+
+    def _fix_by_reduced_cost(self, limits: np.ndarray) -> np.ndarray:
+        """Reduced-cost fixing from the last LP relaxation (Nemhauser and Wolsey's classic
+        argument): if it minimised one measure ``m`` to ``z`` with reduced costs ``d`` under limits
+        no looser than ``limits``, every plan feasible now has ``m >= z + sum_j d_j x_j``; with
+        ``m <= limits[m]`` now, a column (choice, flow, send: all in [0, 1]) with
+        ``d_j > limits[m] - z`` cannot be 1, and is fixed to 0. This is what makes a lexicographic second stage (``m <= m*``) small: only the
+        choices on some optimal path of the first stage stay free."""
+        empty = np.zeros(0, dtype=np.int32)
+        if self.last_lp is None:
+            return empty
+        measure, earlier, value, reduced = self.last_lp
+        if not np.all(limits <= earlier) or not math.isfinite(limits[measure]):
+            return empty
+        slack = limits[measure] - value + 1e-7 * abs(limits[measure])
+        fixed = self.fixable_cols[reduced[self.fixable_cols] > slack]
+        if len(fixed):
+            self.highs.changeColsBounds(
+                len(fixed), fixed, np.zeros(len(fixed)), np.zeros(len(fixed))
+            )
+        return fixed.astype(np.int32)
+
+    def _solve(
+        self,
+        weights: np.ndarray,
+        limits: np.ndarray,
+        deadline: float | None,
+        start: float,
+        stats: dict[str, Any],
+    ) -> CoreOutput:
+        highs = self.highs
         if self.lp_first:
-            out = self._relaxation(deadline, stats)
+            out = self._relaxation(deadline, stats, weights, limits)
             if out is not None:
                 stats["seconds"] = time.perf_counter() - start
                 return out
@@ -171,9 +214,12 @@ class MilpSession:
         values = np.asarray(highs.getSolution().col_value)
         return CoreOutput(status, self._choices(values), bound, stats)
 
-    def _relaxation(self, deadline: float | None, stats: dict[str, Any]) -> CoreOutput | None:
+    def _relaxation(
+        self, deadline: float | None, stats: dict[str, Any], weights: np.ndarray, limits: np.ndarray
+    ) -> CoreOutput | None:
         """The LP relaxation: its optimum when integral (proven), infeasible when it is, else
-        None (the MIP must run)."""
+        None (the MIP must run). Its reduced costs are kept for :meth:`_fix_by_reduced_cost` when
+        it minimised a single measure with nothing fixed."""
         highs = self.highs
         self._set_integrality(False)
         left = remaining(deadline)
@@ -186,7 +232,16 @@ class MilpSession:
             return CoreOutput(Status.INFEASIBLE, stats={**stats, "native_status": native})
         if native != "kOptimal":
             return None
-        values = np.asarray(highs.getSolution().col_value)
+        solution = highs.getSolution()
+        values = np.asarray(solution.col_value)
+        single = np.flatnonzero(weights)
+        if len(single) == 1 and weights[single[0]] == 1 and not stats["fixed_by_reduced_cost"]:
+            self.last_lp = (
+                int(single[0]),
+                limits.copy(),
+                float(highs.getInfo().objective_function_value),
+                np.asarray(solution.col_dual),
+            )
         binaries = values[self.integer_cols]
         if np.all(np.minimum(np.abs(binaries), np.abs(1 - binaries)) <= INTEGRALITY_TOLERANCE):
             value = float(highs.getInfo().objective_function_value)
