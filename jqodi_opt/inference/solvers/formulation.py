@@ -30,8 +30,8 @@ Built over the :class:`~jqodi_opt.inference.solvers.network.Network` for any DAG
     latency, energy and device energy, defined by equality rows as the sums of SPEC §7.1 (choice
     costs on ``x``, send costs on ``s``), each divided by a lower bound on it
     (:func:`measure_units`) so every plan's value is at least 1. Their upper bounds are the
-    limits; the objective is a weighted sum of the three, so one model answers every stage of the objectives
-    and of the Pareto front by changing three costs and three bounds.
+    limits; the objective is a weighted sum of the three, so one model answers every stage of the
+    objectives and of the Pareto front by changing three costs and three bounds.
 memory
     ``sum mem[v, j] x[v, j] / memory_k <= 1`` per server whose limit can bind.
 accuracy (SPEC §7.2), only when the budget can bind

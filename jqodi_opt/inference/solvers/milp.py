@@ -158,8 +158,9 @@ class MilpSession:
         argument): if it minimised one measure ``m`` to ``z`` with reduced costs ``d`` under limits
         no looser than ``limits``, every plan feasible now has ``m >= z + sum_j d_j x_j``; with
         ``m <= limits[m]`` now, a column (choice, flow, send: all in [0, 1]) with
-        ``d_j > limits[m] - z`` cannot be 1, and is fixed to 0. This is what makes a lexicographic second stage (``m <= m*``) small: only the
-        choices on some optimal path of the first stage stay free."""
+        ``d_j > limits[m] - z`` cannot be 1 in any plan that meets it, and is fixed to 0. This is
+        what makes a lexicographic second stage (``m <= m*``) small: only the choices on some
+        optimal path of the first stage stay free."""
         empty = np.zeros(0, dtype=np.int32)
         if self.last_lp is None:
             return empty
