@@ -203,6 +203,8 @@ def solve(
 
     Raises
     ------
+    TypeError
+        When ``problem`` is not a compiled problem (an instance, a dict, ...).
     SolverNotFound
         For an unknown solver name.
     ValueError
@@ -215,6 +217,11 @@ def solve(
     if time_limit is not None and not time_limit > 0:
         raise ValueError(f"time_limit {time_limit} not understood (must be > 0 seconds).")
     family = family_of(problem)
+    if family == "finetune" and not isinstance(problem, Problem):
+        raise TypeError(
+            f"solve() takes a compiled problem, not {type(problem).__name__}: "
+            "compile_problem(instance) or compile_inference(instance) first."
+        )
     function = backend(solver, family)
     check_options(solver, function, options)
     if problem.instance is None:

@@ -373,3 +373,11 @@ def test_milp_and_cpsat_agree_with_exhaustive_on_sparse_links(
         if reference.status is Status.OPTIMAL:
             assert result.objective is not None and reference.objective is not None
             assert agree(result.objective, reference.objective, 1e-12), name
+
+
+def test_solve_refuses_an_uncompiled_instance_in_one_line() -> None:
+    # an InferenceInstance or a plain dict gave AttributeError: ... has no attribute 'instance'
+    document = relay(True)
+    for wrong in (build_inference(document), document):
+        with pytest.raises(TypeError, match="takes a compiled problem"):
+            solve(wrong, "milp")
