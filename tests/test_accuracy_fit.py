@@ -121,6 +121,14 @@ def test_interaction_indices_point_into_terms() -> None:
         assert i != j
 
 
+def test_more_folds_than_samples_keep_two_samples_per_fold() -> None:
+    # --folds 1000 on 12 rows ran leave-one-out: every R² nan (one sklearn warning per fold)
+    values = sample_values(12, seed=6)
+    fit = fit_accuracy(Samples(COLUMNS, values, known_polynomial(values)), folds=1000)
+    assert fit.folds == 6
+    assert np.isfinite(fit.written_r2) and np.isfinite(fit.gradient_boosting_r2[0])
+
+
 def test_non_polynomial_truth_reports_the_loss_of_fit() -> None:
     """A four-way AND (a drop only when four knobs are all turned) is no pairwise polynomial:
     GradientBoosting, whose trees split on it directly, cross-validates clearly better, and the

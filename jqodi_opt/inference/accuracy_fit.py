@@ -400,7 +400,8 @@ def fit_accuracy(
     max_drop
         The budget written into the section (Mu et al.: 0.02).
     folds
-        Cross-validation folds (shuffled with ``seed``; at most one per sample).
+        Cross-validation folds (shuffled with ``seed``; at most one per two samples, so every
+        held-out fold has the two samples R² needs).
     seed
         Seed of the fold shuffle and of GradientBoosting.
     """
@@ -413,7 +414,7 @@ def fit_accuracy(
     if folds < 2:
         raise ValueError(f"folds {folds} not understood (must be >= 2).")
     rows = len(samples.drop)
-    folds = min(folds, rows)
+    folds = min(folds, rows // 2)  # R² of a one-sample fold is undefined (nan)
     splitter = KFold(n_splits=folds, shuffle=True, random_state=seed)
     terms = indicators(samples)
     notes: list[str] = []
