@@ -110,13 +110,20 @@ class DpSession:
         net = self.network
         limits = np.minimum(np.asarray(limits, dtype=float), net.limits)
         resources = self._resources(limits)
-        if not resources:
-            choices, value = self._shortest_path(weights)
-            stats = {"labels": 0, "seconds": time.perf_counter() - start}
-            if choices is None:
-                return CoreOutput(Status.INFEASIBLE, stats=stats)
+        choices, value = self._shortest_path(weights)
+        stats = {"labels": 0, "seconds": time.perf_counter() - start}
+        if choices is None:
+            return CoreOutput(Status.INFEASIBLE, stats=stats)
+        if not resources or self._meets(choices, limits):
+            # the shortest path ignoring the side constraints meets them: it is optimal
             return CoreOutput(Status.OPTIMAL, choices, bound=value, stats=stats)
         return self._label_setting(weights, limits, resources, deadline, start)
+
+    def _meets(self, choices: np.ndarray, limits: np.ndarray) -> bool:
+        """Whether a plan meets the network's constraints and ``limits``."""
+        net = self.network
+        capped = Network(**{**net.__dict__, "limits": limits})
+        return bool(capped.feasible(net.measure(choices[None, :]))[0])
 
     def _resources(self, limits: np.ndarray) -> list[tuple[str, int, float]]:
         """The side constraints that can bind: ``(kind, index, limit)``."""
