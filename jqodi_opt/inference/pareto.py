@@ -253,6 +253,18 @@ def pareto_front(
         reasons.insert(0, "no plan meets memory, the accuracy budget and the limits")
 
     sweep_points: list[FrontPoint] = []
+    if len(front) == 1 and len(weights):  # one plan is best in both: every weighted sum finds it
+        front[0].supported = True
+        only = front[0]
+        sweep_points = [
+            FrontPoint(
+                only.latency_s,
+                only.energy_j,
+                only.device_energy_j,
+                only.plan,
+                weights=[float(w) for w in weights],
+            )
+        ]
     if len(front) >= 2 and len(weights):
         t_star, e_nadir = front[0].latency_s, front[0].energy_j
         t_nadir, e_star = front[-1].latency_s, front[-1].energy_j
