@@ -23,6 +23,7 @@ from jqodi_opt.exceptions import OptionError, SolverNotFound, SolverRefused
 from jqodi_opt.finetune.evaluate import evaluate
 from jqodi_opt.finetune.plan import make_plan
 from jqodi_opt.finetune.problem import OPTIMALITY_GAP, Problem
+from jqodi_opt.finetune.solvers.options import real_number
 from jqodi_opt.result import Result, SolverOutput, Status
 
 #: Objective agreement between exact solvers (SPEC §1.3).
@@ -177,7 +178,7 @@ def check_options(solver: str, function: Callable[..., Any], options: dict[str, 
     allowed = [name for name in params if name not in ("problem", "time_limit")]
     unknown = [name for name in options if name not in allowed]
     if unknown:
-        raise ValueError(
+        raise OptionError(
             f"solver {solver!r} does not take option(s) {', '.join(unknown)}; "
             f"it takes: {', '.join(allowed) or 'none'}."
         )
@@ -199,7 +200,7 @@ def solve(
     time_limit
         Wall-clock limit in seconds for the backend (None: no limit).
     **options
-        Backend options (e.g. ``formulation``, ``mip_rel_gap``, ``threads`` for ``milp``).
+        Backend options (e.g. ``formulation``, ``mip_rel_gap``, ``num_workers`` for ``milp``).
 
     Raises
     ------
@@ -207,15 +208,14 @@ def solve(
         When ``problem`` is not a compiled problem (an instance, a dict, ...).
     SolverNotFound
         For an unknown solver name.
-    ValueError
-        For a non-positive time limit or an option the backend does not take.
     OptionError
-        For an option value the backend cannot take.
+        For a time limit that is not a positive number, an option the backend does not take, or an
+        option value it cannot take (a ``ValueError``).
     SolverRefused
         When the backend declines the instance (``exhaustive`` above its size limit).
     """
-    if time_limit is not None and not time_limit > 0:
-        raise ValueError(f"time_limit {time_limit} not understood (must be > 0 seconds).")
+    if time_limit is not None:
+        time_limit = real_number("time_limit", time_limit, low=0.0, low_open=True)
     family = family_of(problem)
     if family == "finetune" and not isinstance(problem, Problem):
         raise TypeError(

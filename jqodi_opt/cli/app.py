@@ -96,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
             raise
         show()
         return Exit.BAD_INPUT
+    if code == 130:  # typer turns Ctrl-C (KeyboardInterrupt) into a return value of 130
+        err.print("interrupted", highlight=False)
     return int(code) if isinstance(code, int) else Exit.OK
 
 

@@ -47,6 +47,8 @@ from ortools.sat.python import cp_model
 
 from jqodi_opt.exceptions import OptionError, ScalingWarning
 from jqodi_opt.finetune.problem import OPTIMALITY_GAP, TIME_TOLERANCE, Problem
+from jqodi_opt.finetune.solvers import options as checks
+from jqodi_opt.finetune.solvers.interrupt import run_interruptible
 from jqodi_opt.finetune.solvers.reduce import (
     Reduction,
     check_formulation,
@@ -276,10 +278,11 @@ def solve_cpsat(
     time_limit: float | None = None,
     *,
     formulation: str = "counts",
-    workers: int | None = None,
+    num_workers: int | None = None,
     tick_s: float | None = None,
     symmetry_breaking: bool = True,
     display: bool = False,
+    workers: int | None = None,
 ) -> SolverOutput:
     """Solves the model with CP-SAT on integer ticks (see the module docstring for "optimal").
 
@@ -291,7 +294,7 @@ def solve_cpsat(
         Wall-clock seconds for build and solve together (None: none).
     formulation
         ``"counts"`` (default) or ``"epochs"``.
-    workers
+    num_workers
         CP-SAT search workers (None: CP-SAT's default, one per core).
     tick_s
         Time tick in seconds (None: automatic, fine enough to cut off no plan).
@@ -299,10 +302,22 @@ def solve_cpsat(
         Epochs formulation only: options run in order of increasing time.
     display
         Print CP-SAT's search log.
+    workers
+        Deprecated alias of ``num_workers`` (see :mod:`.options`).
+
+    Raises
+    ------
+    OptionError
+        For an option value it cannot take, before any work.
+    KeyboardInterrupt
+        On Ctrl-C during the search, after stopping it (see :mod:`.interrupt`).
     """
     check_formulation(formulation, FORMULATIONS)
-    if workers is not None and workers < 1:
-        raise OptionError(f"workers {workers} not understood (>= 1).")
+    workers_used = checks.num_workers(num_workers, "workers", workers)
+    if tick_s is not None:
+        tick_s = checks.real_number("tick_s", tick_s, low=0.0, low_open=True)
+    symmetry_breaking = checks.flag("symmetry_breaking", symmetry_breaking)
+    display = checks.flag("display", display)
     start = time.perf_counter()
     reduction, stats, infeasible = prepare(problem, formulation, start)
     if infeasible is not None:
@@ -325,12 +340,13 @@ def solve_cpsat(
     solver = cp_model.CpSolver()
     if time_limit is not None:
         solver.parameters.max_time_in_seconds = time_limit - build_time
-    if workers is not None:
-        solver.parameters.num_workers = int(workers)
-    solver.parameters.log_search_progress = bool(display)
+    if workers_used is not None:
+        solver.parameters.num_workers = workers_used
+    solver.parameters.log_search_progress = display
     solver.parameters.relative_gap_limit = OPTIMALITY_GAP
+    solver.parameters.catch_sigint_signal = False  # Ctrl-C is ours: see run_interruptible
     solve_start = time.perf_counter()
-    native_code = solver.solve(model)
+    native_code = run_interruptible(lambda: solver.solve(model), solver.stop_search)
     solve_time = time.perf_counter() - solve_start
 
     native = solver.status_name(native_code)

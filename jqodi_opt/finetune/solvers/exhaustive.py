@@ -24,6 +24,7 @@ import numpy as np
 
 from jqodi_opt.exceptions import SolverRefused
 from jqodi_opt.finetune.problem import TIME_TOLERANCE, Candidate, Problem
+from jqodi_opt.finetune.solvers.options import whole_number
 from jqodi_opt.finetune.solvers.reduce import can_meet_time_limit
 from jqodi_opt.result import SolverOutput, Status
 
@@ -114,9 +115,12 @@ def solve_exhaustive(
 
     Raises
     ------
-    ValueError
+    OptionError
+        When ``max_multisets`` is not a whole number >= 1.
+    SolverRefused
         When the instance has more than ``max_multisets`` multisets to enumerate.
     """
+    max_multisets = whole_number("max_multisets", max_multisets)
     start = time.perf_counter()
     deadline = math.inf if time_limit is None else start + time_limit
     limit = problem.time_limit_s * (1 + TIME_TOLERANCE)

@@ -57,7 +57,10 @@ from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpressio
 from pyomo.core.expr.numvalue import native_numeric_types
 from pyomo.repn import generate_standard_repn
 
+from jqodi_opt.exceptions import OptionError
 from jqodi_opt.finetune.problem import OPTIMALITY_GAP, Problem
+from jqodi_opt.finetune.solvers import options as checks
+from jqodi_opt.finetune.solvers.interrupt import run_interruptible
 from jqodi_opt.finetune.solvers.reduce import (
     Reduction,
     check_formulation,
@@ -485,16 +488,40 @@ def _objective_consistent(highs: Any) -> bool:
     return abs(recomputed - reported) <= 1e-9 * max(1.0, abs(recomputed))
 
 
+def check_highs_options(highs_options: Any) -> None:
+    """Refuses ``highs_options`` that are not a mapping of HiGHS option names to values HiGHS
+    takes (tried on a scratch ``Highs``, so before any work)."""
+    if highs_options is None:
+        return
+    if not isinstance(highs_options, dict):
+        raise OptionError(
+            f"highs_options {highs_options!r} not understood (a mapping name: value)."
+        )
+    import highspy
+
+    scratch = new_highs()
+    for name, value in highs_options.items():
+        if not isinstance(name, str) or isinstance(value, (dict, list)) or value is None:
+            raise OptionError(f"HiGHS option {name!r}={value!r} not understood.")
+        try:
+            status = scratch.setOptionValue(name, value)
+        except (TypeError, ValueError, RuntimeError):  # a value of a type no overload takes
+            status = highspy.HighsStatus.kError
+        if status != highspy.HighsStatus.kOk:
+            raise OptionError(f"HiGHS option {name}={value!r} not understood.")
+
+
 def solve_milp(
     problem: Problem,
     time_limit: float | None = None,
     *,
     formulation: str = "counts",
     mip_rel_gap: float = 0.0,
-    threads: int | None = None,
+    num_workers: int | None = None,
     symmetry_breaking: bool = False,
     display: bool = False,
     highs_options: dict[str, Any] | None = None,
+    threads: int | None = None,
 ) -> SolverOutput:
     """Solves the MILP with HiGHS.
 
@@ -511,7 +538,7 @@ def solve_milp(
         Relative gap at which HiGHS may stop (default 0: prove the optimum, to
         :data:`OPTIMALITY_GAP`). With a larger gap the status is ``feasible`` unless the final gap
         is within :data:`OPTIMALITY_GAP`.
-    threads
+    num_workers
         HiGHS threads (None: HiGHS's default).
     symmetry_breaking
         Order the epochs' options (epochs formulation only, default off; see :func:`build_milp`).
@@ -520,12 +547,22 @@ def solve_milp(
     highs_options
         Further HiGHS options by name (e.g. ``{"presolve": "on"}``), set last. Per-epoch models
         of :data:`PRESOLVE_OFF_COLUMNS` columns or more run with presolve off unless this sets it.
+    threads
+        Deprecated alias of ``num_workers`` (see :mod:`.options`).
+
+    Raises
+    ------
+    OptionError
+        For an option value it cannot take (HiGHS options included), before any work.
+    KeyboardInterrupt
+        On Ctrl-C during the search, after stopping it (see :mod:`.interrupt`).
     """
     check_formulation(formulation, FORMULATIONS)
-    if not 0 <= mip_rel_gap < 1:
-        raise ValueError(f"mip_rel_gap {mip_rel_gap} not understood (0 <= gap < 1).")
-    if threads is not None and threads < 1:
-        raise ValueError(f"threads {threads} not understood (>= 1).")
+    mip_rel_gap = checks.real_number("mip_rel_gap", mip_rel_gap, 0.0, 1.0, high_open=True)
+    threads_used = checks.num_workers(num_workers, "threads", threads)
+    symmetry_breaking = checks.flag("symmetry_breaking", symmetry_breaking)
+    display = checks.flag("display", display)
+    check_highs_options(highs_options)
     start = time.perf_counter()
     reduction, stats, infeasible = prepare(problem, formulation, start)
     if infeasible is not None:
@@ -547,10 +584,10 @@ def solve_milp(
 
     import highspy
 
-    if threads is not None:
+    if threads_used is not None:
         highspy.Highs.resetGlobalScheduler(True)
-        highs.setOptionValue("threads", int(threads))
-    highs.setOptionValue("output_flag", bool(display))
+        highs.setOptionValue("threads", threads_used)
+    highs.setOptionValue("output_flag", display)
     highs.setOptionValue("mip_rel_gap", max(float(mip_rel_gap), OPTIMALITY_GAP))
     highs.setOptionValue("mip_abs_gap", 0.0)
     highs.setOptionValue("mip_feasibility_tolerance", FEASIBILITY_TOLERANCE)
@@ -565,10 +602,10 @@ def solve_milp(
         highs.setOptionValue("presolve", "off")
         stats["presolve"] = "off"
     for name, value in (highs_options or {}).items():
-        if highs.setOptionValue(name, value) != highspy.HighsStatus.kOk:
-            raise ValueError(f"HiGHS option {name}={value!r} not understood.")
+        highs.setOptionValue(name, value)  # checked by check_highs_options
+    highs.HandleUserInterrupt = True  # lets run_interruptible stop the search on Ctrl-C
     solve_start = time.perf_counter()
-    highs.run()
+    run_interruptible(highs.run, highs.cancelSolve)
     if reduction.incumbent is not None and not _objective_consistent(highs):
         # HiGHS 1.16 with a starting solution and presolve on can lose presolve's objective
         # offset: it reports the start as optimal at an objective the start does not have
@@ -579,7 +616,7 @@ def solve_milp(
         if time_limit is not None:
             left = time_limit - build_time - (time.perf_counter() - solve_start)
             highs.setOptionValue("time_limit", max(left, 1e-3))
-        highs.run()
+        run_interruptible(highs.run, highs.cancelSolve)
     solve_time = time.perf_counter() - solve_start
 
     native = highs.getModelStatus().name
