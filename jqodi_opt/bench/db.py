@@ -17,18 +17,33 @@ Tables
     ``runs`` plus ``best_optimum`` — the least objective proven optimal by an exact solver on the
     same instance — and ``gap = (objective - best_optimum) / best_optimum``. The gap is computed
     when read, so it always reflects every stored row.
+
+Opening a results file for writing (:func:`connect`) refuses, with a :class:`ResultsFileError`
+(one line naming the file; exit code 2 on the command line), a directory, a file without write
+permission (even for root: the mode bits are respected), a file that is not SQLite, and a file
+that fails ``PRAGMA integrity_check`` (truncated, or a damaged table or index: a damaged index
+once made the runner count 31 runs as stored that were not). :func:`lock` then takes an exclusive
+``flock`` on the file itself, held until the runner closes it, so a second runner on the same file
+is refused at once instead of doing every run a second time. ``flock`` rather than a lock row in
+the database: the kernel drops it when the process dies (``kill -9`` leaves no stale lock), and it
+is independent of SQLite's own POSIX locks, which guard transactions, not a whole sweep. (Like
+any ``flock``, it does not hold across machines on NFS: keep the results file on a local disk.)
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sqlite3
+import stat
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pandas as pd
+
+from jqodi_opt.exceptions import InputError
 
 SCHEMA_VERSION = 1
 
@@ -130,24 +145,107 @@ INSTANCE_COLUMNS = (
 )  # fmt: skip
 
 
+class ResultsFileError(InputError):
+    """A results file that cannot be opened, checked, locked or written; one line naming it."""
+
+    def __init__(self, path: str | os.PathLike[str], message: str) -> None:
+        super().__init__(str(path), [("", message)])
+
+
+#: The first 16 bytes of every SQLite 3 database file.
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
 def connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
-    """Opens (creating if needed) a results file in WAL mode."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(str(path), timeout=30.0)
-    connection.execute("PRAGMA journal_mode=WAL")
-    connection.execute("PRAGMA synchronous=NORMAL")
-    connection.executescript(_DDL)
-    connection.execute(
-        "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
-        (str(SCHEMA_VERSION),),
-    )
-    connection.commit()
+    """Opens (creating if needed) a results file in WAL mode, after checking it (module docstring).
+
+    Raises
+    ------
+    ResultsFileError
+        For a directory, a read-only, non-SQLite or damaged file, or one that cannot be written.
+    """
+    file = Path(path)
+    _check_file(file)
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ResultsFileError(file, f"cannot create its directory ({exc.strerror})") from None
+    connection: sqlite3.Connection | None = None
+    try:
+        connection = sqlite3.connect(str(file), timeout=30.0)
+        problems = [row[0] for row in connection.execute("PRAGMA integrity_check(5)")]
+        if problems != ["ok"]:
+            first = " ".join(problems[0].replace("*** in database main ***", "").split())
+            raise ResultsFileError(file, f"damaged SQLite database ({first[:80]}); not used")
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        connection.executescript(_DDL)
+        connection.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+            (str(SCHEMA_VERSION),),
+        )
+        connection.commit()
+    except sqlite3.Error as exc:
+        if connection is not None:
+            connection.close()
+        if "readonly" in str(exc):
+            why = f"is read-only; results cannot be stored in it ({exc})"
+        elif isinstance(exc, sqlite3.OperationalError):
+            why = f"cannot use it as a results file ({exc})"
+        else:  # DatabaseError: not a database, malformed (e.g. truncated)
+            why = f"damaged SQLite database ({exc}); not used"
+        raise ResultsFileError(file, why) from None
+    except ResultsFileError:
+        assert connection is not None
+        connection.close()
+        raise
     return connection
 
 
-def stored_keys(connection: sqlite3.Connection) -> set[tuple[str, str, str]]:
-    """Keys ``(instance_hash, solver, params)`` of every stored run."""
-    return set(connection.execute("SELECT instance_hash, solver, params FROM runs"))
+def _check_file(file: Path) -> None:
+    """The checks that need no SQLite: a regular, writable file that starts like SQLite."""
+    try:
+        info = file.stat()
+    except FileNotFoundError:
+        return  # created by connect
+    except OSError as exc:
+        raise ResultsFileError(file, f"cannot read it ({exc.strerror})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ResultsFileError(file, "is a directory, not a results file")
+    if not stat.S_ISREG(info.st_mode):
+        raise ResultsFileError(file, "is not a regular file")
+    if not info.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(
+        file, os.W_OK
+    ):
+        raise ResultsFileError(file, "is read-only; results cannot be stored in it")
+    if info.st_size == 0:
+        return  # an empty file is an empty database
+    try:
+        with file.open("rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise ResultsFileError(file, f"cannot read it ({exc.strerror})") from None
+    if header != SQLITE_HEADER:
+        raise ResultsFileError(file, "is not an SQLite database (not a results file)")
+
+
+def lock(path: str | os.PathLike[str]) -> IO[bytes]:
+    """An exclusive, non-blocking ``flock`` on the results file, held while the handle is open.
+
+    Raises
+    ------
+    ResultsFileError
+        When another process (another runner) holds it.
+    """
+    handle = open(path, "rb")
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise ResultsFileError(
+            path, "another runner is using this results file; wait for it or use another --db"
+        ) from None
+    return handle
 
 
 def stored_statuses(connection: sqlite3.Connection) -> dict[tuple[str, str, str], str]:

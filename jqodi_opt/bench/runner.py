@@ -19,6 +19,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import os
 import signal
+import sqlite3
 import threading
 import time
 from collections import Counter, defaultdict
@@ -247,11 +248,23 @@ def run_suite(
     KeyboardInterrupt (Ctrl-C, or SIGTERM, which is turned into one while this runs in the main
     thread) is re-raised after the running children are killed; every run finished before it is
     already stored.
+
+    Raises
+    ------
+    ResultsFileError
+        When the results file cannot be used (see :mod:`jqodi_opt.bench.db`), another runner holds
+        it, or a run cannot be stored (a full disk): then nothing more is submitted, the running
+        children are killed, and every run stored before is kept (a rerun resumes from there).
     """
     start = time.perf_counter()
-    previous_term = _catch_sigterm()
     path = Path(db_path) if db_path is not None else default_db_path(suite)
     connection = db.connect(path)
+    try:
+        held = db.lock(path)
+    except db.ResultsFileError:
+        connection.close()
+        raise
+    previous_term = _catch_sigterm()
     console = console or Console(stderr=True)
     progress = Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("•"),
@@ -340,7 +353,15 @@ def run_suite(
                     key = in_flight.pop(future)
                     runs = sharing.pop(key)
                     row = _row_of(future, runs[0], infos[runs[0].instance])
-                    db.insert_run(connection, row)
+                    try:
+                        db.insert_run(connection, row)
+                    except sqlite3.Error as exc:  # e.g. a full disk: stop, keep what is stored
+                        interrupted = True  # kill the running children, submit nothing more
+                        raise db.ResultsFileError(
+                            path,
+                            f"could not store a run ({exc}); stopped after {summary.done} "
+                            "run(s) stored in this call, which are kept (rerun to resume)",
+                        ) from None
                     stored[key] = row["status"]
                     for run in runs:
                         chains.record(run, row["status"])
@@ -353,10 +374,14 @@ def run_suite(
     except KeyboardInterrupt:
         interrupted = True
         raise
+    except sqlite3.Error as exc:  # storing instances or members failed (e.g. a full disk)
+        interrupted = True
+        raise db.ResultsFileError(path, f"could not write to it ({exc}); nothing run") from None
     finally:
         if backend is not None:
             backend.close(interrupted)
         connection.close()
+        held.close()  # after the connection: closing any descriptor drops SQLite's POSIX locks
         summary.elapsed_s = time.perf_counter() - start
         if previous_term is not None:
             signal.signal(signal.SIGTERM, previous_term)
