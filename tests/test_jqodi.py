@@ -213,13 +213,15 @@ def test_merging_can_lose_the_only_plan_unless_dead_states_are_dropped_first() -
     # As Algorithm 1 (no lookahead): epoch 1 has a (0.7 s, 1 J) and b (0.35 s, 2 J) in cell 1;
     # the merge keeps a. Epoch 2: a+a = 1.4 s and a+b = 1.05 s exceed T_max: no path reaches Θ,
     # and the fallback returns the fastest plan, b+b.
-    out = solve_jqodi(problem, None, score="energy", time_buckets=1, lookahead=False)
+    out = solve_jqodi(
+        problem, None, score="energy", time_buckets=1, lookahead=False, merge="energy"
+    )
     assert out.status is Status.FEASIBLE and out.stats["fallback"] is True
     assert out.option_epochs is not None and out.option_epochs.tolist() == [0, 2]
     assert "fastest plan" in out.message
     # With the lookahead, a is dropped at epoch 1 (0.7 s + 1 epoch of >= 0.35 s > 1 s), so the
     # merge keeps b, and the tree finds b+b itself.
-    out = solve_jqodi(problem, None, score="energy", time_buckets=1)
+    out = solve_jqodi(problem, None, score="energy", time_buckets=1, merge="energy")
     assert out.stats["fallback"] is False
     assert out.option_epochs is not None and out.option_epochs.tolist() == [0, 2]
 
@@ -289,12 +291,20 @@ def test_opportunity_counts_quantization_time_and_risk_uses_final_losses() -> No
     # L0 = 0.01: expected 0.01/(k+1) < 0.004 -> k = 2 (0.00333); robust 0.01/sqrt(k+1) < 0.004
     # -> k + 1 > 6.25 -> k = 6 (0.01/sqrt(7) = 0.00378).
     assert (cand.epochs_expected, cand.epochs_robust) == (2, 6)
-    result = solve(problem, "jqodi")
     # The plan: 6 epochs of cut 0 (1 s, 1 J each) after 2 s of quantization.
-    # opp = (2 + 2 * 1) / (2 + 6 * 1) = 0.5; risk = 0.0033333 / 0.0037796 = 0.8819.
-    assert result.stats["opp"] == pytest.approx(0.5)
-    assert result.stats["risk"] == pytest.approx((0.01 / 3) / (0.01 / 7**0.5))
+    # opp = (2 + 2 * 1) / (2 + 6 * 1) = 0.5; risk as printed (line 7) = L_exp / L_rob =
+    # 0.0033333 / 0.0037796 = 0.8819; risk as meant (>= 1, the default) = 1 / 0.8819 = 1.1339.
+    literal = solve(problem, "jqodi", risk_factor="literal")
+    assert literal.stats["opp"] == pytest.approx(0.5)
+    assert literal.stats["risk"] == pytest.approx((0.01 / 3) / (0.01 / 7**0.5))
+    assert literal.stats["score"] == pytest.approx(6.0 * literal.stats["risk"] / 0.5)
+    result = solve(problem, "jqodi")
+    assert result.stats["risk"] == pytest.approx((0.01 / 7**0.5) / (0.01 / 3)) and (
+        result.stats["risk"] > 1
+    )
     assert result.stats["score"] == pytest.approx(6.0 * result.stats["risk"] / 0.5)
+    inverse = solve(problem, "jqodi", opp_factor="inverse")  # the prose's opp >= 1
+    assert inverse.stats["opp"] == pytest.approx(2.0)
 
 
 def test_same_input_same_plan() -> None:
@@ -328,9 +338,17 @@ def test_options_are_checked(tiny) -> None:
             solve(problem, "jqodi", **bad)
 
 
-def test_time_limit_before_the_first_candidate(tiny) -> None:
-    result = solve(compile_problem(tiny), "jqodi", time_limit=1e-12)
-    assert result.status is Status.TIME_LIMIT and result.plan is None
+def test_time_limit_before_the_first_candidate_returns_the_fastest_plan(tiny) -> None:
+    problem = compile_problem(tiny)
+    result = solve(problem, "jqodi", time_limit=1e-12)
+    assert result.status is Status.TIME_LIMIT and result.plan is not None
+    assert result.stats["fallback"] is True
+    cand = next(
+        c for c in problem.candidates if (c.model, c.bits) == (result.plan.model, result.plan.bits)
+    )
+    assert result.plan.time_s == pytest.approx(
+        cand.quantize_time_s + cand.epochs * cand.option_time_s.min()
+    )  # every epoch on a fastest option
 
 
 def test_stats_count_the_tree(tiny) -> None:
@@ -350,7 +368,7 @@ def test_stats_count_the_tree(tiny) -> None:
 def test_tree_sizes_and_graph(tiny) -> None:
     problem = compile_problem(tiny)
     index = [c.name for c in problem.candidates].index("m1@8")
-    tree = create_tree(problem, index, time_buckets=5000, keep_layers=True)
+    tree = create_tree(problem, index, time_buckets=5000, keep_layers=True, dominance=False)
     assert tree.kept[0] == tree.generated[0] == 1  # the quantized-model vertex
     assert len(tree.kept) == problem.candidates[index].epochs + 1
     assert np.all(tree.kept <= 5001) and np.all(tree.kept <= tree.generated)
@@ -383,3 +401,76 @@ def test_cli_tree(capsys, tmp_path) -> None:
     assert main(["tree", TINY_TRUTH, "--candidate", "m1,32"]) == 2
     assert "marked infeasible" in capsys.readouterr().err
     assert main(["tree", TINY_TRUTH, "--candidate", "m1"]) == 2
+
+
+# --------------------------------------------------------------------------------------------------
+# the compiled kernel, the time grid, the time limit inside a tree
+# --------------------------------------------------------------------------------------------------
+
+
+def _same_tree(a: Any, b: Any) -> bool:
+    return all(
+        np.array_equal(getattr(a, name), getattr(b, name), equal_nan=name == "final_time_s")
+        for name in ("final_energy_j", "final_time_s", "choice", "origin", "generated", "kept")
+    )
+
+
+@settings(max_examples=40)
+@given(st.data())
+def test_compiled_kernel_grows_the_same_tree_as_the_reference(data: st.DataObject) -> None:
+    n_options = data.draw(st.integers(1, 6))
+    cells = [data.draw(st.lists(st.integers(1, 60), min_size=n_options, max_size=n_options))]
+    energies = [data.draw(st.lists(st.floats(0.1, 50.0), min_size=n_options, max_size=n_options))]
+    epochs = [data.draw(st.integers(1, 12))]
+    problem = grid_problem(cells, energies, epochs, [data.draw(st.integers(0, 20))], 1000)
+    buckets = data.draw(st.sampled_from([1, 7, 100, 1000]))
+    price = data.draw(st.sampled_from([0.0, 0.5, 3.0]))
+    for lookahead in (True, False):
+        for dominance in (True, False):
+            trees = [
+                create_tree(problem, 0, buckets, lookahead=lookahead, kernel=kernel, price=price,
+                            dominance=dominance)
+                for kernel in ("compiled", "reference")
+            ]  # fmt: skip
+            assert _same_tree(*trees)
+            for cell in trees[0].final_cells():
+                assert trees[0].path(int(cell)).tolist() == trees[1].path(int(cell)).tolist()
+
+
+def test_compiled_kernel_matches_on_generated_instances() -> None:
+    from jqodi_opt.finetune.generate import generate
+
+    for family in ("tradeoff", "uncorrelated", "paper-like"):
+        problem = compile_problem(generate(family, seed=3, epochs=30))
+        plans = [solve_jqodi(problem, None, kernel=kernel) for kernel in ("compiled", "reference")]
+        assert plans[0].candidate == plans[1].candidate
+        assert plans[0].option_epochs is not None and plans[1].option_epochs is not None
+        assert plans[0].option_epochs.tolist() == plans[1].option_epochs.tolist()
+
+
+def test_time_grid_is_sized_from_the_instance() -> None:
+    from jqodi_opt.finetune.solvers import jqodi
+
+    problem = grid_problem([[10, 20]], [[2.0, 1.0]], [20], [0], 1000)
+    assert jqodi.default_time_buckets(problem, 0) == jqodi.MIN_TIME_BUCKETS  # K = 20: the floor
+    long = grid_problem([[1, 2, 3, 4]], [[4.0, 3.0, 2.0, 1.0]], [5000], [0], 1000)
+    # one cell per epoch (5,000) fits the memory cap (17,891) and the work cap (4e8 / (2 * 5,000
+    # epochs * 4 options) = 10,000)
+    assert jqodi.default_time_buckets(long, 0, 4, 2) == 5000
+    # 100 options: the work cap (4e8 / (2 * 5,000 * 100) = 400) is below the floor, which wins
+    assert jqodi.default_time_buckets(long, 0, 100, 2) == jqodi.MIN_TIME_BUCKETS
+
+
+def test_the_time_limit_is_honoured_inside_one_tree() -> None:
+    # One candidate, K = 3,000 on 100 options: the reference kernel needs tens of seconds, and the
+    # limit used to be read only between candidates (a 20 s limit once took 107 s).
+    from jqodi_opt.finetune.generate import generate
+
+    problem = compile_problem(generate("tradeoff", seed=2, models=1, bitwidths=1, blocks=9,
+                                       edge_servers=10, epochs=3000))  # fmt: skip
+    result = solve(problem, "jqodi", time_limit=0.3, kernel="reference", time_buckets=3000)
+    assert result.status is Status.TIME_LIMIT
+    assert result.plan is not None  # the states so far, completed with a fastest option
+    assert result.solve_time_s < 10.0
+    assert problem.instance is not None
+    assert evaluate(problem.instance, result.plan, problem.estimator).feasible

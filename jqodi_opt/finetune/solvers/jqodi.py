@@ -60,6 +60,15 @@ import numpy as np
 
 from jqodi_opt.exceptions import OptionError
 from jqodi_opt.finetune.problem import TIME_TOLERANCE, Candidate, Problem
+from jqodi_opt.finetune.solvers import options as checks
+from jqodi_opt.finetune.solvers.jqodi_kernel import (
+    KERNELS,
+    ROUND_SLACK,
+    cells_of,
+    step_reference,
+    steps_compiled,
+)
+from jqodi_opt.finetune.solvers.reduce import lower_envelope
 from jqodi_opt.result import SolverOutput, Status
 
 if TYPE_CHECKING:
@@ -67,16 +76,15 @@ if TYPE_CHECKING:
 
 Score = Literal["risk", "energy"]
 
-#: Relative slack when rounding a time up to whole cells: a time that is an exact multiple of the
-#: cell stays that multiple despite floating-point division (error <= 1e-12 of the time, well inside
-#: the 1e-9 time tolerance of SPEC §1.3).
-_ROUND_SLACK = 1e-12
+#: Time grid sizing when ``time_buckets`` is not given (module docstring, "Time grid").
+MIN_TIME_BUCKETS = 1000
+CELLS_PER_EPOCH = 1
+BACKPOINTER_BYTES = 512 * 2**20
+WORK_BUDGET = 400_000_000
 
-
-def _cells(seconds: np.ndarray | float, cell_s: float) -> np.ndarray:
-    """``ceil(seconds / cell_s)`` as integers, i.e. the time rounded up to whole cells."""
-    ratio = np.asarray(seconds, dtype=float) / cell_s
-    return np.ceil(ratio * (1.0 - _ROUND_SLACK)).astype(np.int64)
+#: A compiled chunk of the DP does about this many (state, option) expansions before the clock is
+#: read again (a few milliseconds), so a time limit is honoured inside a candidate's tree.
+CHUNK_EXPANSIONS = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -107,7 +115,9 @@ class CandidateTree:
         ``O_c``, the candidate's options.
     final_energy_j, final_time_s
         Per cell, at epoch ``K_c``: least epoch energy (quantization not included; ``inf`` where no
-        state) and the true elapsed time of that least-energy state (``tau`` included).
+        state) and the true elapsed time of that least-energy state (``tau`` included). For a tree
+        cut short by the time limit (``depth < K_c``): per cell of epoch ``depth``, its state
+        completed by ``K_c - depth`` epochs of ``completion_option`` (a fastest option).
     choice, origin
         Back-pointers: the least-energy state (epoch ``k``, cell ``i``) is reached by option
         ``choice[k - 1, i]`` from the state (epoch ``k - 1``, cell ``origin[k - 1, i]``); ``-1``
@@ -117,6 +127,14 @@ class CandidateTree:
         merged layer) and states left after merging.
     layers
         The merged states of every epoch ``0..K_c``, when asked for (for drawing the tree).
+    depth
+        Epochs grown: ``K_c``, or fewer when the time limit stopped the growth.
+    completion_option
+        The option that completes a cut-short tree's states (-1 for a full tree).
+    options
+        The candidate's options the tree expands (its non-dominated ones by default).
+    cut_short
+        True when the deadline stopped the growth before epoch ``K_c``.
     """
 
     candidate: int
@@ -131,20 +149,32 @@ class CandidateTree:
     generated: np.ndarray
     kept: np.ndarray
     layers: tuple[Layer, ...] | None = None
+    depth: int = -1
+    completion_option: int = -1
+    options: np.ndarray | None = None
+    cut_short: bool = False
 
     @property
     def epochs(self) -> int:
         """``K_c``."""
         return int(self.choice.shape[0])
 
+    @property
+    def complete(self) -> bool:
+        """True unless the time limit cut the tree short."""
+        return self.completion_option < 0 and not self.cut_short
+
     def final_cells(self) -> np.ndarray:
-        """Cells of the states at epoch ``K_c``: each one is a path to Θ."""
+        """Cells of the states at epoch ``K_c`` (or ``depth``, completed): each a path to Θ."""
         return np.flatnonzero(np.isfinite(self.final_energy_j))
 
     def path(self, cell: int) -> np.ndarray:
-        """Epochs per option of the least-energy path ending in ``cell`` at epoch ``K_c``."""
+        """Epochs per option of the least-energy path ending in ``cell``."""
         counts = np.zeros(self.num_options, dtype=np.int64)
-        for k in range(self.epochs - 1, -1, -1):
+        depth = self.epochs if self.completion_option < 0 else self.depth
+        if depth < self.epochs:
+            counts[self.completion_option] += self.epochs - depth
+        for k in range(depth - 1, -1, -1):
             option = int(self.choice[k, cell])
             if option < 0:
                 raise ValueError(f"no state at epoch {k + 1}, cell {cell}")
@@ -155,28 +185,31 @@ class CandidateTree:
         return counts
 
 
-def _first_per_cell(target: np.ndarray, energy: np.ndarray) -> np.ndarray:
-    """Mask keeping, of entries with equal ``target`` (sorted), the least energy (first on ties)."""
-    keep = np.ones(len(target), dtype=bool)
-    same = np.flatnonzero(target[1:] == target[:-1])
-    if len(same) == 0:
-        return keep
-    if len(same) > 1 and np.any(np.diff(same) == 1):  # a run of three or more: sort it out
-        order = np.lexsort((np.arange(len(target)), energy, target))
-        first = np.r_[True, target[order][1:] != target[order][:-1]]
-        keep[:] = False
-        keep[order[first]] = True
-        return keep
-    keep[np.where(energy[same + 1] < energy[same], same, same + 1)] = False
-    return keep
+def default_time_buckets(
+    problem: Problem, candidate: int, num_options: int | None = None, trees: int = 1
+) -> int:
+    """The grid size ``B`` used when none is given (module docstring, "Time grid"): one cell per
+    epoch, at least :data:`MIN_TIME_BUCKETS`, at most what keeps the back-pointers within
+    :data:`BACKPOINTER_BYTES` and the expansions within :data:`WORK_BUDGET` (over ``trees``
+    trees of ``num_options`` options each); the floor wins over both caps."""
+    cand = problem.candidates[candidate]
+    options = cand.num_options if num_options is None else num_options
+    wanted = CELLS_PER_EPOCH * cand.epochs
+    memory_cap = BACKPOINTER_BYTES // (6 * (cand.epochs + 1))  # int16 option + int32 parent
+    work_cap = WORK_BUDGET // max(1, trees * cand.epochs * options)
+    return int(max(MIN_TIME_BUCKETS, min(wanted, memory_cap, work_cap)))
 
 
 def create_tree(
     problem: Problem,
     candidate: int,
-    time_buckets: int = 1000,
+    time_buckets: int | None = None,
     keep_layers: bool = False,
     lookahead: bool = True,
+    kernel: str = "compiled",
+    deadline: float | None = None,
+    price: float = 0.0,
+    dominance: bool = True,
 ) -> CandidateTree:
     """Algorithm 1 (CreateTree) for one candidate, with states merged on a time grid.
 
@@ -185,8 +218,8 @@ def create_tree(
     28–37); children beyond ``T_max`` are dropped; children whose times fall in the same cell merge
     into the least-energy one (ties: the lower option index, then the earlier parent cell). A
     state's cell is ``ceil(T / cell_s)``, so the states of one cell differ by less than a cell in
-    time. ``O(K_c * B * O_c)`` time (the children of one option come out sorted by cell, so merging
-    needs no sort).
+    time. ``O(K_c * B * O_c)`` time; the loops run in :mod:`.jqodi_kernel` (``kernel``:
+    ``"compiled"``, or ``"reference"``, the numpy original; both give the same tree).
 
     With ``lookahead`` (default), a child that cannot reach Θ in time even with the fastest option
     in every remaining epoch (``T' + (K_c - k) * t_min > T_max``) is dropped too, before merging.
@@ -194,17 +227,25 @@ def create_tree(
     merge then keeps the least-energy state that can still finish, instead of a cheaper one that
     cannot, which would shadow its cell. With it, some path reaches Θ whenever the fastest plan fits
     and the least energy per final cell is never higher than without it.
+
+    ``time_buckets`` None sizes the grid from the instance (:func:`default_time_buckets`). With a
+    ``deadline`` (a ``time.perf_counter()`` value) the growth stops there: the tree is cut short at
+    the last epoch done (``depth``) and its states are completed with a fastest option.
     """
+    if time_buckets is None:
+        time_buckets = default_time_buckets(problem, candidate)
     if isinstance(time_buckets, bool) or not isinstance(time_buckets, (int, np.integer)):
         raise OptionError(f"time_buckets {time_buckets!r} not understood (a whole number >= 1).")
     if time_buckets < 1:
         raise OptionError(f"time_buckets {time_buckets} not understood (must be >= 1).")
+    if kernel not in KERNELS:
+        raise OptionError(f"kernel {kernel!r} not understood (choose from {', '.join(KERNELS)}).")
     cand = problem.candidates[candidate]
     last = int(time_buckets)  # index of the last cell; arrays have last + 1 entries (cell 0 too)
     cell_s = problem.time_limit_s / last
-    start = int(_cells(cand.quantize_time_s, cell_s))
+    start = int(cells_of(cand.quantize_time_s, cell_s))
     epochs = cand.epochs
-    limit = problem.time_limit_s / (1.0 - _ROUND_SLACK)  # the largest time whose cell is <= B
+    limit = problem.time_limit_s / (1.0 - ROUND_SLACK)  # the largest time whose cell is <= B
     fastest = float(cand.option_time_s.min()) if lookahead else 0.0
     dtype = np.int16 if cand.num_options < 2**15 else np.int32
     choice = np.full((epochs, last + 1), -1, dtype=dtype)
@@ -220,57 +261,80 @@ def create_tree(
         generated[0] = kept[0] = 1
     if keep_layers:
         layers.append(Layer(cells, elapsed, energy))
-    for k in range(1, epochs + 1):
-        if len(cells) == 0:
+    options = cand.pareto_options() if dominance else np.arange(cand.num_options)
+    option_index = np.ascontiguousarray(options, dtype=np.int64)
+    option_time = np.ascontiguousarray(cand.option_time_s[options], dtype=np.float64)
+    option_energy = np.ascontiguousarray(cand.option_energy_j[options], dtype=np.float64)
+    depth = 0
+    if kernel == "compiled":
+        slot_energy = np.full(last + 1, np.inf)
+        slot_elapsed = np.full(last + 1, np.nan)
+        slot_key = np.full(last + 1, np.inf)
+    cut_short = False
+    while depth < epochs and len(cells) > 0:
+        if deadline is not None and time.perf_counter() > deadline:
+            cut_short = True
             break
-        new_energy = np.full(last + 1, np.inf)
-        new_elapsed = np.full(last + 1, np.nan)
-        arrived, parent = choice[k - 1], origin[k - 1]
-        deadline = limit - (epochs - k) * fastest  # latest time to be here and still finish
-        count = 0
-        for o in range(cand.num_options):
-            child_time = elapsed + cand.option_time_s[o]  # T' = T + tau_run + tau_tran
-            child_cell = _cells(child_time, cell_s)  # sorted, as the parents are
-            fits = min(
-                int(np.searchsorted(child_cell, last, side="right")),  # T' <= T_max
-                int(np.searchsorted(child_time, deadline, side="right")),  # can still finish
-            )
-            if fits == 0:
-                continue
-            count += fits
-            child_cell, child_time = child_cell[:fits], child_time[:fits]
-            child_energy = energy[:fits] + cand.option_energy_j[o]  # eq. (6): edge weight
-            first = _first_per_cell(child_cell, child_energy)
-            child_cell, child_time = child_cell[first], child_time[first]
-            child_energy, from_cell = child_energy[first], cells[:fits][first]
-            better = child_energy < new_energy[child_cell]  # strict: ties keep the lower option
-            where = child_cell[better]
-            new_energy[where] = child_energy[better]
-            new_elapsed[where] = child_time[better]
-            arrived[where] = o
-            parent[where] = from_cell[better]
-        cells = np.flatnonzero(np.isfinite(new_energy))
-        elapsed, energy = new_elapsed[cells], new_energy[cells]
-        generated[k], kept[k] = count, len(cells)
+        if kernel == "reference":
+            k = depth + 1
+            cells, elapsed, energy, count = step_reference(
+                cells, elapsed, energy, option_time, option_energy, last, cell_s,
+                limit - (epochs - k) * fastest, choice[k - 1], origin[k - 1], price, option_index,
+            )  # fmt: skip
+            generated[k], kept[k] = count, len(cells)
+            depth = k
+        else:
+            if keep_layers:  # one epoch at a time, to record every layer
+                stop = depth + 2
+            elif deadline is None:
+                stop = epochs + 1
+            else:  # a chunk of about CHUNK_EXPANSIONS expansions, then the clock again
+                per_epoch = (last + 1) * len(options)  # the most a layer can expand
+                stop = min(epochs + 1, depth + 1 + max(1, CHUNK_EXPANSIONS // per_epoch))
+            cells, elapsed, energy, done = steps_compiled(
+                cells, elapsed, energy, option_time, option_energy, last, cell_s, limit,
+                fastest, epochs, depth + 1, stop, choice, origin, generated, kept,
+                slot_energy, slot_elapsed, slot_key, float(price), option_index,
+            )  # fmt: skip
+            depth = int(done)
         if keep_layers:
             layers.append(Layer(cells, elapsed, energy))
     final_energy = np.full(last + 1, np.inf)
     final_time = np.full(last + 1, np.nan)
-    if kept[epochs] > 0:
-        final_energy[cells], final_time[cells] = energy, elapsed
+    completion = -1
+    if depth == epochs:
+        if kept[epochs] > 0:
+            final_energy[cells], final_time[cells] = energy, elapsed
+    elif len(cells) > 0:
+        # cut short by the deadline: complete every state with a fastest option (the cheapest of
+        # the fastest); with the lookahead each completion fits T_max
+        fastest_options = np.flatnonzero(cand.option_time_s == cand.option_time_s.min())
+        completion = int(fastest_options[np.argmin(cand.option_energy_j[fastest_options])])
+        rest = epochs - depth
+        done_time = elapsed + rest * cand.option_time_s[completion]
+        fits = done_time <= problem.time_limit_s * (1 + TIME_TOLERANCE)
+        final_energy[cells[fits]] = energy[fits] + rest * cand.option_energy_j[completion]
+        final_time[cells[fits]] = done_time[fits]
     return CandidateTree(
         candidate, last, cell_s, start, cand.num_options, final_energy, final_time, choice, origin,
-        generated, kept, tuple(layers) if keep_layers else None,
+        generated, kept, tuple(layers) if keep_layers else None, depth, completion, option_index,
+        cut_short,
     )  # fmt: skip
 
 
 def path_scores(
-    cand: Candidate, energy_j: np.ndarray, time_s: np.ndarray, weight: float = 1.0
+    cand: Candidate,
+    energy_j: np.ndarray,
+    time_s: np.ndarray,
+    weight: float = 1.0,
+    risk_factor: str = "intent",
+    opp_factor: str = "literal",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Algorithm 4, lines 2–8, for paths of one candidate with total energy ``energy_j`` (the path
     weight ``w``, quantization included) and true time ``time_s`` (``tau`` included).
 
-    Returns ``(score, risk, opp)`` per path: ``score = w * (risk / opp) ** weight``.
+    Returns ``(score, risk, opp)`` per path: ``score = w * (risk / opp) ** weight``, with ``risk``
+    and ``opp`` as chosen by ``risk_factor`` and ``opp_factor`` (module docstring, "Scores").
     """
     energy_j = np.asarray(energy_j, dtype=float)
     time_s = np.asarray(time_s, dtype=float)
@@ -283,10 +347,30 @@ def path_scores(
     per_epoch = (time_s - tau) / cand.epochs  # the path's mean epoch time
     t_exp = tau + k_exp * per_epoch  # line 3
     t_rob = tau + k_rob * per_epoch  # line 2
-    opp = np.divide(t_exp, t_rob, out=np.ones_like(t_rob), where=t_rob > 0)  # line 4
-    risk = np.full_like(energy_j, l_exp / l_rob)  # lines 5-7
+    if opp_factor == "literal":
+        opp = np.divide(t_exp, t_rob, out=np.ones_like(t_rob), where=t_rob > 0)  # line 4
+    else:  # "inverse": the prose's opp >= 1
+        opp = np.divide(t_rob, t_exp, out=np.ones_like(t_exp), where=t_exp > 0)
+    if risk_factor == "literal" or l_exp <= 0:
+        ratio = l_exp / l_rob  # line 7 as printed: <= 1
+    else:  # "intent": risk >= 1, larger the more the two estimators disagree
+        ratio = l_rob / l_exp
+    risk = np.full_like(energy_j, ratio)
     score = energy_j * (risk / opp) ** weight  # line 8
     return score, risk, opp
+
+
+def price_of_time(cand: Candidate, options: np.ndarray) -> float:
+    """The LP relaxation's price of time for one candidate (J per second, >= 0): minus the slope
+    of the lower convex envelope of its options' (time, energy) points at the per-epoch budget
+    ``(T_max - tau) / K``; 0 when the cheapest option fits every epoch."""
+    hull = lower_envelope(cand, options)
+    times, energies = cand.option_time_s[hull], cand.option_energy_j[hull]
+    per_epoch = cand.budget_s / cand.epochs
+    i = max(int(np.searchsorted(times, per_epoch, side="right")) - 1, 0)
+    if i >= len(hull) - 1:  # one option, or the cheapest fits every epoch
+        return 0.0
+    return float((energies[i] - energies[i + 1]) / (times[i + 1] - times[i]))
 
 
 def _fastest_plan(problem: Problem) -> tuple[int, np.ndarray] | None:
@@ -308,14 +392,22 @@ def _fastest_plan(problem: Problem) -> tuple[int, np.ndarray] | None:
     return None if best is None else (best[1], best[2])
 
 
+MERGES = ("both", "energy", "price")
+
+
 def solve_jqodi(
     problem: Problem,
     time_limit: float | None,
     *,
-    time_buckets: int = 1000,
+    time_buckets: int | None = None,
     score: Score = "risk",
     weight: float = 1.0,
     lookahead: bool = True,
+    risk_factor: str = "intent",
+    opp_factor: str = "literal",
+    merge: str = "both",
+    dominance: bool = True,
+    kernel: str = "compiled",
 ) -> SolverOutput:
     """JQODI (Algorithms 1–4) on ``problem``; see the module docstring.
 
@@ -324,11 +416,13 @@ def solve_jqodi(
     problem
         The compiled problem.
     time_limit
-        Wall-clock limit (s): checked between candidates; when hit, the paths found so far are
-        scored and the status is ``time_limit``.
+        Wall-clock limit (s), read between candidates and inside a tree (every few milliseconds of
+        the DP). When hit, the paths found so far — including the states of a tree cut short,
+        completed with a fastest option — are scored and the status is ``time_limit``.
     time_buckets
-        ``B``, cells of the time grid over ``[0, T_max]`` (default 1000). Larger is closer to the
-        unmerged tree and slower: ``O(sum_c K_c * B * O_c)``.
+        ``B``, cells of the time grid over ``[0, T_max]`` (None: sized per candidate by
+        :func:`default_time_buckets`). Larger is closer to the unmerged tree and slower:
+        ``O(sum_c K_c * B * O_c)``.
     score
         ``"risk"`` (Algorithm 4) or ``"energy"`` (least-energy path).
     weight
@@ -336,44 +430,86 @@ def solve_jqodi(
     lookahead
         Drop states that cannot reach Θ in time before merging (see :func:`create_tree`); False
         expands every state within ``T_max``, as Algorithm 1 does.
+    risk_factor
+        ``"intent"`` (default: ``L_rob / L_exp >= 1``, as §IV describes risk) or ``"literal"``
+        (Algorithm 4 line 7 as printed, ``L_exp / L_rob <= 1``).
+    opp_factor
+        ``"literal"`` (default: line 4, ``T_exp / T_rob <= 1``, which serves §IV's stated aim) or
+        ``"inverse"`` (``T_rob / T_exp >= 1``, the prose's label).
+    merge
+        Which merged trees are grown per candidate: ``"both"`` (default), ``"energy"`` (least
+        energy per cell) or ``"price"`` (least energy plus the LP price of time per cell).
+    dominance
+        Expand only non-dominated options (default True).
+    kernel
+        ``"compiled"`` (numba, default) or ``"reference"`` (numpy; same results, slower).
     """
-    if score not in ("risk", "energy"):
-        raise OptionError(f"score {score!r} not understood (risk or energy).")
-    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight >= 0:
-        raise OptionError(f"weight {weight!r} not understood (a number >= 0).")
-    if not math.isfinite(weight):
-        raise OptionError(f"weight {weight!r} not understood (must be finite).")
+    score = checks.choice("score", score, ("risk", "energy"))  # type: ignore[assignment]
+    weight = checks.real_number("weight", weight, low=0.0)
+    lookahead = checks.flag("lookahead", lookahead)
+    risk_factor = checks.choice("risk_factor", risk_factor, ("intent", "literal"))
+    opp_factor = checks.choice("opp_factor", opp_factor, ("literal", "inverse"))
+    merge = checks.choice("merge", merge, MERGES)
+    dominance = checks.flag("dominance", dominance)
+    kernel = checks.choice("kernel", kernel, KERNELS)
+    if time_buckets is not None:
+        time_buckets = checks.whole_number("time_buckets", time_buckets)
     started = time.perf_counter()
+    deadline = None if time_limit is None else started + time_limit
     exponent = 0.0 if score == "energy" else float(weight)
 
     scores: list[np.ndarray] = []
-    owners: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []  # candidate, cells, risk, opp
-    trees: dict[int, CandidateTree] = {}
+    owners: list[tuple[int, int, np.ndarray, np.ndarray, np.ndarray]] = []  # tree, cells, risk, opp
+    trees: list[CandidateTree] = []
     generated = kept = 0
     timed_out = False
+    buckets_used: list[int] = []
     for c, cand in enumerate(problem.candidates):
-        if time_limit is not None and time.perf_counter() - started > time_limit:
+        if deadline is not None and time.perf_counter() > deadline:
             timed_out = True
             break
-        tree = create_tree(problem, c, time_buckets, lookahead=bool(lookahead))
-        trees[c] = tree
-        generated += int(tree.generated.sum())
-        kept += int(tree.kept.sum())
-        cells = tree.final_cells()  # Algorithms 2-3: the paths that reach Θ
-        if len(cells) == 0:
-            continue
-        energy = cand.quantize_energy_j + tree.final_energy_j[cells]
-        path_score, risk, opp = path_scores(cand, energy, tree.final_time_s[cells], exponent)
-        scores.append(path_score)
-        owners.append((c, cells, risk, opp))
+        options = cand.pareto_options() if dominance else np.arange(cand.num_options)
+        price = price_of_time(cand, options) if cand.budget_s > 0 else 0.0
+        prices = {"energy": [0.0], "price": [price], "both": [0.0, price]}[merge]
+        if merge == "both" and price == 0.0:
+            prices = [0.0]
+        buckets = time_buckets or default_time_buckets(problem, c, len(options), len(prices))
+        buckets_used.append(buckets)
+        for merge_price in prices:
+            tree = create_tree(
+                problem, c, buckets, lookahead=lookahead, kernel=kernel, deadline=deadline,
+                price=merge_price, dominance=dominance,
+            )  # fmt: skip
+            trees.append(tree)
+            generated += int(tree.generated.sum())
+            kept += int(tree.kept.sum())
+            if not tree.complete:
+                timed_out = True
+            cells = tree.final_cells()  # Algorithms 2-3: the paths that reach Θ
+            if len(cells):
+                energy = cand.quantize_energy_j + tree.final_energy_j[cells]
+                path_score, risk, opp = path_scores(
+                    cand, energy, tree.final_time_s[cells], exponent, risk_factor, opp_factor
+                )
+                scores.append(path_score)
+                owners.append((len(trees) - 1, c, cells, risk, opp))
+            if timed_out:
+                break
+        if timed_out:
+            break
 
     stats: dict[str, Any] = {
-        "time_buckets": int(time_buckets),
-        "cell_s": problem.time_limit_s / time_buckets,
+        "time_buckets": int(max(buckets_used)) if buckets_used else 0,
+        "cell_s": problem.time_limit_s / max(buckets_used) if buckets_used else math.nan,
         "score_rule": score,
         "weight": float(weight),
+        "risk_factor": risk_factor,
+        "opp_factor": opp_factor,
+        "merge": merge,
         "lookahead": bool(lookahead),
-        "candidates_expanded": len(trees),
+        "kernel": kernel,
+        "candidates_expanded": len({tree.candidate for tree in trees}),
+        "trees": len(trees),
         "states_generated": generated,
         "states_kept": kept,
         "states_merged": generated - kept,
@@ -385,10 +521,10 @@ def solve_jqodi(
         flat = np.concatenate(scores)
         best = int(np.argmin(flat))  # first minimum: lowest candidate index, then earliest cell
         offset = 0
-        for (c, cells, risk, opp), part in zip(owners, scores, strict=True):
+        for (t, c, cells, risk, opp), part in zip(owners, scores, strict=True):
             if best < offset + len(part):
                 i = best - offset
-                counts = trees[c].path(int(cells[i]))
+                counts = trees[t].path(int(cells[i]))
                 stats.update(score=float(part[i]), risk=float(risk[i]), opp=float(opp[i]))
                 elapsed = time.perf_counter() - started
                 return SolverOutput(status, c, counts, solve_time_s=elapsed, stats=stats)
@@ -397,13 +533,6 @@ def solve_jqodi(
     elapsed = time.perf_counter() - started
     if problem.infeasibility_reasons():
         return SolverOutput(Status.INFEASIBLE, solve_time_s=elapsed, stats=stats)
-    if timed_out:
-        return SolverOutput(
-            Status.TIME_LIMIT,
-            solve_time_s=elapsed,
-            stats=stats,
-            message="time limit before any path reached Θ",
-        )
     fallback = _fastest_plan(problem)
     if fallback is None:  # pragma: no cover - infeasibility_reasons() says some fastest plan fits
         return SolverOutput(
@@ -413,14 +542,19 @@ def solve_jqodi(
             message="no path to Θ and no fastest plan within T_max",
         )
     stats["fallback"] = True
+    if timed_out:
+        return SolverOutput(
+            Status.TIME_LIMIT, fallback[0], fallback[1], solve_time_s=elapsed, stats=stats,
+            message="time limit before any path reached Θ; returned the fastest plan",
+        )  # fmt: skip
     return SolverOutput(
         Status.FEASIBLE,
         fallback[0],
         fallback[1],
         solve_time_s=elapsed,
         stats=stats,
-        message=f"no path reached Θ on a grid of {time_buckets} cells (times rounded up); "
-        "returned the fastest plan instead (raise time_buckets for a finer grid)",
+        message=f"no path reached Θ on a grid of {stats['time_buckets']} cells (times rounded "
+        "up); returned the fastest plan instead (raise time_buckets for a finer grid)",
     )
 
 
@@ -485,8 +619,8 @@ def tree_graph(
         graph.add_edge(model, quantized, weight=cand.quantize_energy_j, time_s=cand.quantize_time_s)
     for k in range(1, len(tree.layers)):
         parent = tree.layers[k - 1]
-        for o in range(cand.num_options):
-            child_cell = _cells(parent.elapsed_s + cand.option_time_s[o], tree.cell_s)
+        for o in range(cand.num_options) if tree.options is None else tree.options.tolist():
+            child_cell = cells_of(parent.elapsed_s + cand.option_time_s[o], tree.cell_s)
             server = problem.edge_servers[int(cand.option_edge_server[o])]
             for cell, target in zip(parent.cells, child_cell, strict=True):
                 if target <= tree.time_buckets:
