@@ -63,10 +63,6 @@ class ScalingWarning(UserWarning):
     """Integer scaling (CP-SAT) may make an objective inexact beyond the stated tolerance."""
 
 
-class InfeasibleWarning(UserWarning):
-    """No (model, bit-width) pair can reach the loss target."""
-
-
 _TEMPLATES: Mapping[str, str] = {
     "missing": "missing field",
     "extra_forbidden": "unknown field",

@@ -408,7 +408,7 @@ def test_to_highs_hands_over_any_linear_model() -> None:
     x integer in [0, 2]: x = 2, y = 2.5, objective 12."""
     import pyomo.environ as pyo
 
-    from jqodi_opt.finetune.solvers.milp import to_highs
+    from jqodi_opt.pyomo_highs import to_highs
 
     m = pyo.ConcreteModel()
     m.x = pyo.Var(domain=pyo.NonNegativeIntegers, bounds=(0, 2))

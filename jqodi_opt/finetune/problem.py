@@ -12,7 +12,7 @@ over one candidate ``c`` and one option ``o_k`` per epoch.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -267,8 +267,3 @@ def compile_problem(instance: Instance, estimator: Estimator = "robust") -> Prob
         excluded=tuple(excluded),
         instance=instance,
     )
-
-
-def option_epochs_from_choices(num_options: int, choices: Sequence[int]) -> np.ndarray:
-    """Counts how many epochs use each option, from one option index per epoch."""
-    return np.bincount(np.asarray(choices, dtype=np.int64), minlength=num_options)

@@ -51,6 +51,7 @@ from jqodi_opt.finetune.solvers import options as checks
 from jqodi_opt.finetune.solvers.interrupt import run_interruptible
 from jqodi_opt.finetune.solvers.reduce import (
     Reduction,
+    best_bound,
     check_formulation,
     energy_lower_bound,
     prepare,
@@ -362,6 +363,7 @@ def solve_cpsat(
         scaled = solver.best_objective_bound
         if math.isfinite(scaled):
             bound = max(0.0, scaled * scaling.energy_unit_j - scaling.objective_error_bound_j)
+        bound = best_bound(bound, reduction, stats)
     output = SolverOutput(
         status, bound=bound, build_time_s=build_time, solve_time_s=solve_time, stats=stats
     )

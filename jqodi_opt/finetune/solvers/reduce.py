@@ -73,13 +73,6 @@ class Reduction:
     lower_bound_j: float = math.nan
     incumbent: Incumbent | None = None
 
-    def pairs(self, problem: Problem) -> int:
-        """Epoch-option pairs left: the size of the per-epoch model."""
-        return sum(
-            problem.candidates[c].epochs * len(opts)
-            for c, opts in zip(self.candidates, self.options, strict=True)
-        )
-
     def stats(self) -> dict[str, int]:
         """The counts for a solver's statistics."""
         return {
@@ -269,6 +262,22 @@ def energy_lower_bound(problem: Problem, reduction: Reduction) -> float:
         relaxation_bound(problem.candidates[c], opts)
         for c, opts in zip(reduction.candidates, reduction.options, strict=True)
     )
+
+
+def best_bound(
+    solver_bound: float | None, reduction: Reduction, stats: dict[str, Any]
+) -> float | None:
+    """The best lower bound known: the solver's, or the LP relaxation of the reduction
+    (:attr:`Reduction.lower_bound_j`, a bound on every plan) when that is higher — as when HiGHS
+    stops on the per-epoch model before its root LP and reports a trivial bound. Records which in
+    ``stats["bound_source"]``."""
+    lp = reduction.lower_bound_j
+    if not math.isfinite(lp) or (solver_bound is not None and solver_bound >= lp):
+        if solver_bound is not None:
+            stats["bound_source"] = "solver"
+        return solver_bound
+    stats["bound_source"] = "lp relaxation"
+    return float(lp)
 
 
 def start_values(
