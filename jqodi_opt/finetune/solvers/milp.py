@@ -63,6 +63,7 @@ from jqodi_opt.finetune.solvers.reduce import (
     start_values,
 )
 from jqodi_opt.pyomo_highs import check_highs_options, to_highs
+from jqodi_opt.pyomo_highs import new_highs as new_highs  # re-exported: the inference MILP uses it
 from jqodi_opt.result import SolverOutput, Status
 
 FORMULATIONS = ("counts", "epochs")
