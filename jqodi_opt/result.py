@@ -135,17 +135,8 @@ class Result:
             if self.bound is not None and math.isfinite(self.bound):
                 doc["bound_j"] = self.bound
             return doc
-        doc = self.plan.model_copy(
-            update={
-                "status": str(self.status),
-                "solver": self.solver,
-                "energy_j": self.objective,
-                "bound_j": self.bound,
-                "gap": self.gap,
-                "runtime_s": self.runtime_s,
-            }
-        ).to_dict()
-        return doc
+        document: dict[str, Any] = self.plan.to_dict()  # stamped once, by solve.finish
+        return document
 
     def summary(self) -> str:
         """One line: status, energy, time, solver, runtime."""

@@ -315,30 +315,28 @@ def finish(problem: Problem, solver: str, output: SolverOutput) -> Result:
         result.status = Status.ERROR
         result.reasons.extend(f"plan rejected by evaluate: {v}" for v in check.violations)
         return result
-    result.plan = plan.model_copy(
-        update={
-            "status": str(output.status),
-            "energy_j": check.energy_j,
-            "time_s": check.time_s,
-            "final_loss": check.final_loss,
-        }
-    )
-    result.objective = check.energy_j
+    # The evaluated figures, the status (after the proof check) and the bound are decided first;
+    # the plan is then stamped once with all of them, and Result reads nothing else back.
+    energy = check.energy_j
+    result.objective = energy
     if output.bound is not None and np.isfinite(output.bound):
         result.bound = float(output.bound)
-        result.gap = max(0.0, (check.energy_j - result.bound) / max(abs(check.energy_j), 1e-12))
+        result.gap = max(0.0, (energy - result.bound) / max(abs(energy), 1e-12))
     elif output.status is Status.OPTIMAL:
-        result.bound, result.gap = check.energy_j, 0.0
+        result.bound, result.gap = energy, 0.0
     if result.status is Status.OPTIMAL and (result.gap or 0.0) > OPTIMALITY_GAP + BOUND_SLACK:
         # Never optimal without proof: the bound must be within OPTIMALITY_GAP of the true energy.
         result.status = Status.FEASIBLE
         result.reasons.append(
             f"solver reported optimal, but its bound {result.bound:.10g} J is {result.gap:.3g} "
-            f"below the plan's {check.energy_j:.10g} J (more than {OPTIMALITY_GAP:g})"
+            f"below the plan's {energy:.10g} J (more than {OPTIMALITY_GAP:g})"
         )
-    result.plan = result.plan.model_copy(
+    result.plan = plan.model_copy(
         update={
             "status": str(result.status),
+            "energy_j": energy,
+            "time_s": check.time_s,
+            "final_loss": check.final_loss,
             "bound_j": result.bound,
             "gap": result.gap,
             "runtime_s": result.runtime_s,
