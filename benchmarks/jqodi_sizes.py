@@ -62,8 +62,8 @@ def main() -> None:
         result = solve(problem, "jqodi")
         cpu = time.process_time() - started
         gap = (result.objective - optimum) / optimum if result.objective is not None else math.nan
-        rows.append(row | {"status": str(result.status), "cpu_s": cpu, "objective": result.objective,
-                           "optimum": optimum, "gap": gap,
+        rows.append(row | {"status": str(result.status), "cpu_s": cpu, "optimum": optimum,
+                           "objective": result.objective, "gap": gap,
                            "time_buckets": result.stats.get("time_buckets")})  # fmt: skip
         print(f"{run.sweep} {run.axis_value} s{spec.seed}: {result.status} {cpu:.3f} s CPU, "
               f"gap {gap:.3%}", flush=True)  # fmt: skip
