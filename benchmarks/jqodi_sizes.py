@@ -8,8 +8,9 @@ same SHA-256), solves it with ``jqodi`` (defaults, no time limit), and records t
 solve (``time.process_time``: on a shared machine, wall-clock time measures the other processes as
 much as this one) and the gap to the best optimum proven by an exact solver in the published
 ``runs.csv`` (matched by instance SHA-256), or, for an instance not there (the generator has moved
-on since), proven here by ``milp`` (counts formulation; ``optimum_by`` says which). The 1e9-pair target points are skipped: JQODI's tree
-there is about 1e12 expansions (100 candidates x 10,000 epochs x 1,000 cells x 1,000 options).
+on since), proven here by ``milp`` (counts formulation; ``optimum_by`` says which). The 1e9-pair
+target points are skipped: JQODI's tree there is about 1e12 expansions (100 candidates x 10,000
+epochs x 1,000 cells x 1,000 options).
 """
 
 from __future__ import annotations
