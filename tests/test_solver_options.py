@@ -171,3 +171,41 @@ def test_cli_ctrl_c_exits_130_and_writes_no_plan(monkeypatch, tmp_path, capsys) 
     assert main(["solve", TINY, "--solver", "cpsat", "--out", str(out)]) == 130
     assert "interrupted" in capsys.readouterr().err
     assert out.read_text() == "keep me"
+
+
+# --------------------------------------------------------------------------------------------------
+# the bound reported at a limit, the plan stamped once
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["milp", "cpsat"])
+def test_stopped_solve_reports_the_lp_bound_not_a_trivial_one(name: str) -> None:
+    # HiGHS stopped at once on the per-epoch model has only a trivial dual bound; the issue saw
+    # "gap 100 %" with the package's own LP bound 8.4e-11 below the plan.
+    document = generate("tradeoff", seed=1, models=1, bitwidths=1, blocks=9, edge_servers=10,
+                        epochs=300)  # fmt: skip
+    problem = compile_problem(document)
+    from jqodi_opt.finetune.solvers.reduce import reduce_problem
+
+    lp = reduce_problem(problem).lower_bound_j
+    if name == "milp":
+        result = solve(problem, "milp", formulation="epochs", highs_options={"time_limit": 1e-9})
+    else:
+        result = solve(problem, "cpsat", time_limit=0.05, num_workers=1)
+    assert result.bound is not None and result.bound >= lp * (1 - 1e-12)
+    if result.stats.get("bound_source") == "lp relaxation":
+        assert result.bound == pytest.approx(lp, rel=1e-12)
+    if result.plan is not None:  # CP-SAT may stop before its first solution
+        assert result.gap is not None and result.gap < 1e-3  # not the trivial "100 %"
+        assert result.plan.bound_j == result.bound and result.plan.gap == result.gap
+    else:
+        assert result.to_plan_document()["bound_j"] == result.bound
+
+
+def test_result_and_its_plan_document_agree(tiny: Instance) -> None:
+    result = solve(compile_problem(tiny), "milp")
+    document = result.to_plan_document()
+    assert document["status"] == str(result.status) == "optimal"
+    assert document["energy_j"] == result.objective
+    assert document["bound_j"] == result.bound and document["gap"] == result.gap
+    assert document["runtime_s"] == result.runtime_s and document["solver"] == "milp"

@@ -336,7 +336,8 @@ def solve_cpsat(
     stats["constraints"] = len(proto.constraints)
     if time_limit is not None and build_time >= time_limit:
         stats["native_status"] = "not run: time limit reached while building"
-        return SolverOutput(Status.TIME_LIMIT, build_time_s=build_time, stats=stats)
+        bound = best_bound(None, reduction, stats)
+        return SolverOutput(Status.TIME_LIMIT, bound=bound, build_time_s=build_time, stats=stats)
 
     solver = cp_model.CpSolver()
     if time_limit is not None:
@@ -363,6 +364,7 @@ def solve_cpsat(
         scaled = solver.best_objective_bound
         if math.isfinite(scaled):
             bound = max(0.0, scaled * scaling.energy_unit_j - scaling.objective_error_bound_j)
+    if status is not Status.INFEASIBLE and status is not Status.ERROR:
         bound = best_bound(bound, reduction, stats)
     output = SolverOutput(
         status, bound=bound, build_time_s=build_time, solve_time_s=solve_time, stats=stats

@@ -404,7 +404,8 @@ def solve_milp(
     stats["nonzeros"] = highs.getNumNz()
     if time_limit is not None and build_time >= time_limit:
         stats["native_status"] = "not run: time limit reached while building"
-        return SolverOutput(Status.TIME_LIMIT, build_time_s=build_time, stats=stats)
+        bound = best_bound(None, reduction, stats)
+        return SolverOutput(Status.TIME_LIMIT, bound=bound, build_time_s=build_time, stats=stats)
 
     import highspy
 
