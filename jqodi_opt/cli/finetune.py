@@ -143,7 +143,7 @@ def compare_command(
         extra = {} if served is None else {"inference": [r.to_dict() for r in served]}
         print_json(comparison.to_dict() | extra)
         return
-    view = Table(title=f"{comparison.instance}: T_max {fmt(comparison.time_limit_s)} s, "
+    view = Table(title=f"{escape(comparison.instance)}: T_max {fmt(comparison.time_limit_s)} s, "
                        f"L_max {fmt(comparison.loss_limit)}")  # fmt: skip
     columns = ("solver", "status", "model", "bits", "schedule", "energy J", "time s", "loss",
                "gap", "sim energy J", "sim time s", "sim epochs", "target", "in T_max",
@@ -263,7 +263,7 @@ def tree_command(
     if json_out:
         print_json(summary)
         return
-    view = Table(title=f"JQODI tree of {cand.name}: K = {cand.epochs}, {cand.num_options} "
+    view = Table(title=f"JQODI tree of {escape(cand.name)}: K = {cand.epochs}, {cand.num_options} "
                        f"options, {tree.time_buckets} cells of "
                        f"{fmt(tree.cell_s, 4)} s")  # fmt: skip
     for column in ("epoch", "states generated", "after merging", "merged away"):

@@ -53,6 +53,7 @@ def solve_inference_file(
     err.print(
         f"solving {problem.name} ({problem.objective}) with {solver}: {problem.num_layers} "
         f"layers, {problem.num_servers} servers",
+        markup=False,
         highlight=False,
     )
     result = solve(problem, solver=solver, time_limit=time_limit, **options)
@@ -341,7 +342,9 @@ def fit_accuracy_command(
     if json_out:
         print_json(fit.report())
     else:
-        view = Table(title=f"Accuracy fit of {samples} ({fit.rows} rows, {fit.folds}-fold CV)")
+        view = Table(
+            title=f"Accuracy fit of {escape(str(samples))} ({fit.rows} rows, {fit.folds}-fold CV)"
+        )
         for column in ("model", "features", "CV R²", "± std", "ridge alpha"):
             view.add_column(column, justify="left" if column == "model" else "right")
         for score in fit.degrees:
