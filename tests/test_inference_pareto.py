@@ -147,6 +147,20 @@ def test_pareto_command_json_and_plot(capsys: pytest.CaptureFixture[str], tmp_pa
     assert code == 2 and "--solver" in err
 
 
+def test_an_empty_front_out_of_time_is_not_called_infeasible(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # the deadline passes before the first solve: no plan, but nothing proven (was: "no plan
+    # meets memory, the accuracy budget and the limits", exit 1)
+    front = pareto_front(compiled(three_servers()), "milp", time_limit=1e-9)
+    assert front.front == [] and not front.infeasible
+    assert not any("no plan meets" in reason for reason in front.reasons)
+    path = tmp_path / "three.json"
+    path.write_text(json.dumps(three_servers()))
+    code, _, err = run(capsys, "pareto", str(path), "--time-limit", "1e-9")
+    assert code == 3 and "not proven infeasible" in err
+
+
 def test_pareto_plot_path_problems_are_one_line(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -273,7 +273,9 @@ def pareto_command(
         )
     for reason in front.reasons:
         err.print(f"note: {reason}", markup=False, highlight=False)
-    raise typer.Exit(Exit.OK if front.front else Exit.INFEASIBLE)
+    if front.front:
+        raise typer.Exit(Exit.OK)
+    raise typer.Exit(Exit.INFEASIBLE if front.infeasible else Exit.TIME_LIMIT)
 
 
 def _plot(problem: Any, front: Any, path: Path, time_limit: float | None) -> None:

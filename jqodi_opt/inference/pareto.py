@@ -110,6 +110,9 @@ class Front:
         How many single-objective solves ran.
     reasons
         Why the front is not complete, or why there is none.
+    infeasible
+        Whether no plan exists, proven (an empty front that is not proven infeasible ran out of
+        time or hit a solver failure).
     """
 
     front: list[FrontPoint]
@@ -119,6 +122,7 @@ class Front:
     runtime_s: float
     solves: int
     reasons: list[str] = field(default_factory=list)
+    infeasible: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """The ``jqodi pareto --json`` document (SPEC §9)."""
@@ -249,8 +253,10 @@ def pareto_front(
 
     front = [pricer.point(choices, "optimal" if proven else "feasible") for choices, _ in points]
     front = _nondominated(front)
-    if not front:
+    if not front and proven:
         reasons.insert(0, "no plan meets memory, the accuracy budget and the limits")
+    elif not front:  # the search stopped before a plan was found or proven not to exist
+        reasons.insert(0, "no plan found (not proven infeasible)")
 
     sweep_points: list[FrontPoint] = []
     if len(front) == 1 and len(weights):  # one plan is best in both: every weighted sum finds it
@@ -298,6 +304,7 @@ def pareto_front(
         runtime_s=time.perf_counter() - start,
         solves=solves,
         reasons=reasons,
+        infeasible=proven and not front,
     )
 
 
