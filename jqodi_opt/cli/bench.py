@@ -63,6 +63,11 @@ def generate_command(
     if knob:
         raise UsageProblem(f"--knob is for the inference families, not {family}.")
 
+    from jqodi_opt.finetune.generate import FAMILIES as FINETUNE_FAMILIES
+
+    if family not in FINETUNE_FAMILIES:
+        known = [*FINETUNE_FAMILIES, *INFERENCE_FAMILIES]
+        raise UsageProblem(f"family {family!r} not understood; choose from {', '.join(known)}.")
     document = generate_document(
         family, seed=seed, models=models, bitwidths=bitwidths, blocks=blocks, cuts=cuts,
         edge_servers=edge_servers, epochs=epochs, tightness=tightness, name=name,
