@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -42,6 +43,14 @@ class PlanError(InputError):
     """A plan file that is not a valid ``jqodi-plan/1``."""
 
 
+class OutputError(InputError):
+    """An output path the package refuses to write, or a write that failed (disk full).
+
+    Raised by :mod:`jqodi_opt.output`; ``str()`` is one line naming the path. The command line
+    turns it into exit code 2.
+    """
+
+
 class SolverNotFound(ValueError):
     """A solver name that is not registered."""
 
@@ -59,8 +68,40 @@ class SolverRefused(ValueError):
     of ``exhaustive``); raised before any work is done, like :class:`OptionError`."""
 
 
+class SimulationError(ValueError):
+    """A plan that cannot be simulated: no truth curve, or a plan the instance cannot run."""
+
+
+class SuiteError(ValueError):
+    """A suite file that cannot be understood; the message names the file and the field."""
+
+
 class ScalingWarning(UserWarning):
     """Integer scaling (CP-SAT) may make an objective inexact beyond the stated tolerance."""
+
+
+#: Longest echo of a user value in a message (characters), so that a hostile value cannot make a
+#: message long (issue 9: an alias bomb once echoed gigabytes).
+ECHO_LIMIT = 80
+
+
+def short(value: object, limit: int = ECHO_LIMIT) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for messages that echo user input.
+
+    The cost is bounded too: containers and strings are shortened while the text is built
+    (:mod:`reprlib`), and an integer too long to print is described by its size.
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
+        return f"<an integer of about {int(value.bit_length() * 0.30103):,} digits>"
+    text = _SHORT_REPR.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+_SHORT_REPR = reprlib.Repr()
+_SHORT_REPR.maxlevel = 3
+_SHORT_REPR.maxstring = ECHO_LIMIT
+_SHORT_REPR.maxother = ECHO_LIMIT
+_SHORT_REPR.maxlong = 40
 
 
 _TEMPLATES: Mapping[str, str] = {

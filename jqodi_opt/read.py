@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ import yaml
 from pydantic import ValidationError
 
 from jqodi_opt.exceptions import InputError, InstanceError, describe_pydantic_error
+from jqodi_opt.output import write_text
 
 if TYPE_CHECKING:  # the hall reads files for both families; a family is imported when used
     from jqodi_opt.finetune.instance import Instance
@@ -106,12 +108,19 @@ def write_instance(instance: Instance, path: str | os.PathLike[str]) -> None:
     write_json_atomic(instance_to_dict(instance), path)
 
 
-def write_json_atomic(document: Any, path: str | os.PathLike[str]) -> None:
-    """Writes ``document`` as indented JSON via a temporary file: a crash leaves no half file."""
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(document, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-    os.replace(tmp, target)
+def write_json_atomic(
+    document: Any, path: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str]] = ()
+) -> None:
+    """Writes ``document`` as indented JSON, atomically and only to a safe path.
+
+    See :mod:`jqodi_opt.output` for the rules (regular file or new name, never an input file).
+
+    Raises
+    ------
+    OutputError
+        When the path is refused or the write fails; what was at the path is unchanged then.
+    """
+    write_text(path, json.dumps(document, indent=2, allow_nan=False) + "\n", inputs)
 
 
 def instance_schema() -> dict[str, Any]:

@@ -50,6 +50,7 @@ from typing import Any
 
 from jqodi_opt.bench import families as registry
 from jqodi_opt.bench.families import FAMILIES
+from jqodi_opt.exceptions import SuiteError
 from jqodi_opt.finetune.generate import canonical_json
 
 if sys.version_info >= (3, 11):
@@ -63,10 +64,6 @@ _SWEEP_KEYS = {
     "name", "family", "seeds", "tightness", "solvers", "time_limit", "grace", "memory_limit_mb",
     "drop_after_timeout", "sizes", "axis", "grid", "description",
 }  # fmt: skip
-
-
-class SuiteError(ValueError):
-    """A suite file that cannot be understood; the message names the file and the field."""
 
 
 @dataclass(frozen=True)

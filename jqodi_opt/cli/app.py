@@ -1,22 +1,37 @@
 """The ``jqodi`` command line (SPEC §4).
 
 Results go to stdout (a table, or JSON with ``--json``); messages and progress to stderr.
-Exit codes: 0 success; 1 infeasible (problem or plan); 2 bad input or usage; 3 time limit with no
-plan; 4 solver error.
+Exit codes: 0 success; 1 infeasible (problem or plan); 2 bad input or usage (also an output path
+that cannot be written, checked before the work, and stdout on a full disk); 3 time limit with no
+plan; 4 solver error or an unexpected failure; 130 interrupted; 141 stdout closed early (a pipe
+such as ``| head``: no message, as a shell tool killed by SIGPIPE).
+
+No user string is read as terminal markup: both consoles have ``markup=False``, and styled text
+is built as :class:`rich.text.Text` (a name such as ``[/x]`` prints as written).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import sys
+import traceback
 from enum import IntEnum
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
 
-from jqodi_opt.exceptions import InputError, SolverNotFound
+from jqodi_opt.exceptions import (
+    InputError,
+    OptionError,
+    OutputError,
+    SimulationError,
+    SolverNotFound,
+    SolverRefused,
+    SuiteError,
+)
 
 app = typer.Typer(
     name="jqodi",
@@ -25,8 +40,48 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+
+
+class StdoutFailed(Exception):
+    """Stdout refused the output (a full disk, a closed pipe); holds the :class:`OSError`."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class _Stdout:
+    """``sys.stdout`` as it is at each call, with its write errors told apart from others."""
+
+    def write(self, text: str) -> int:
+        try:
+            return sys.stdout.write(text)
+        except OSError as exc:
+            raise StdoutFailed(exc) from None
+
+    def flush(self) -> None:
+        try:
+            sys.stdout.flush()
+        except OSError as exc:
+            raise StdoutFailed(exc) from None
+
+    def __getattr__(self, name: str) -> Any:  # isatty, fileno, encoding...
+        return getattr(sys.stdout, name)
+
+
+stdout = _Stdout()
+out = Console(file=stdout, soft_wrap=True, markup=False)  # type: ignore[arg-type]
+#: Width of a console that is not a terminal (a pipe or a file): wide tables are not squeezed.
+WIDE = 240
+err = Console(stderr=True, soft_wrap=True, markup=False)
+
+
+def wide_out() -> Console:
+    """The stdout console for wide tables: a pipe or a file gets :data:`WIDE` columns, so a table
+    is never squeezed or cut when the output is read by a program."""
+    if out.is_terminal:
+        return out
+    return Console(file=stdout, soft_wrap=True, markup=False, width=WIDE)  # type: ignore[arg-type]
 
 
 class Exit(IntEnum):
@@ -43,9 +98,19 @@ class UsageProblem(Exception):
     """Bad usage detected by a command (printed as one line, exit 2)."""
 
 
+def output_failed(failure: OutputError) -> NoReturn:
+    """Reports an output file that could not be written after the work; exit 2.
+
+    Commands print their result to stdout first, so the work is not lost.
+    """
+    for line in failure.lines():
+        err.print(line, highlight=False)
+    raise typer.Exit(Exit.BAD_INPUT)
+
+
 def print_json(document: Any) -> None:
     """Writes ``document`` as JSON to stdout."""
-    sys.stdout.write(json.dumps(document, indent=2, allow_nan=False, default=_jsonable) + "\n")
+    stdout.write(json.dumps(document, indent=2, allow_nan=False, default=_jsonable) + "\n")
 
 
 def _jsonable(value: Any) -> Any:
@@ -68,21 +133,50 @@ def fmt(value: float | None, digits: int = 6) -> str:
 # --------------------------------------------------------------------------------------------------
 
 
+#: Exceptions that mean "the caller asked for something that cannot be done": exit 2, one line.
+#: Anything else escaping a command is a failure of the package or a solver: exit 4.
+BAD_INPUT_ERRORS: tuple[type[Exception], ...] = (
+    UsageProblem,
+    SolverNotFound,
+    OptionError,
+    SolverRefused,
+    SimulationError,
+    SuiteError,
+)
+
+
+def _stdout_failed(exc: OSError) -> int:
+    """Stdout cannot take the output (full disk, closed pipe): no traceback, no retry at exit."""
+    try:  # later flushes (at interpreter exit) would fail again: send them nowhere
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout replaced (tests) or already closed
+        pass
+    if isinstance(exc, BrokenPipeError):
+        return 141
+    err.print(f"error: cannot write to stdout: {exc.strerror or exc}", highlight=False)
+    return Exit.BAD_INPUT
+
+
 def main(argv: list[str] | None = None) -> int:
     """Runs the command line; input errors become one line each on stderr and exit code 2."""
     try:
         code = app(args=argv, standalone_mode=False)
+        stdout.flush()
     except typer.Exit as exc:
+        try:
+            stdout.flush()
+        except StdoutFailed as failed:
+            return _stdout_failed(failed.error)
         return int(exc.exit_code)
+    except StdoutFailed as exc:
+        return _stdout_failed(exc.error)
     except InputError as exc:
         for line in exc.lines():
-            err.print(line, markup=False, highlight=False)
+            err.print(line, highlight=False)
         return Exit.BAD_INPUT
-    except (UsageProblem, SolverNotFound) as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False)
-        return Exit.BAD_INPUT
-    except ValueError as exc:  # option values refused by a solver or a function
-        err.print(f"error: {exc}", markup=False, highlight=False)
+    except BAD_INPUT_ERRORS as exc:
+        err.print(f"error: {exc}", highlight=False)
         return Exit.BAD_INPUT
     except KeyboardInterrupt:
         err.print("interrupted", highlight=False)
@@ -96,9 +190,25 @@ def main(argv: list[str] | None = None) -> int:
             raise
         show()
         return Exit.BAD_INPUT
+    except Exception as exc:  # a bug or a solver crash outside solve(): not the user's input
+        return _unexpected(exc)
     if code == 130:  # typer turns Ctrl-C (KeyboardInterrupt) into a return value of 130
         err.print("interrupted", highlight=False)
     return int(code) if isinstance(code, int) else Exit.OK
+
+
+def _unexpected(exc: BaseException) -> int:
+    """An unexpected failure: one line (the traceback with ``JQODI_TRACEBACK=1``), exit 4."""
+    if os.environ.get("JQODI_TRACEBACK"):
+        err.print("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+    detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+    if len(detail) > 200:
+        detail = detail[:197] + "..."
+    err.print(
+        f"error: unexpected failure ({detail}); set JQODI_TRACEBACK=1 for the traceback",
+        highlight=False,
+    )
+    return Exit.SOLVER_ERROR
 
 
 if __name__ == "__main__":  # pragma: no cover

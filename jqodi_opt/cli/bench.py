@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from jqodi_opt.cli.app import UsageProblem, app, err, fmt, out, print_json
+from jqodi_opt.cli.app import UsageProblem, app, err, fmt, output_failed, print_json, wide_out
+from jqodi_opt.exceptions import OutputError
+from jqodi_opt.output import atomic_output, check_output, check_output_dir
 
 # --------------------------------------------------------------------------------------------------
 # generate, bench, report (benchmarks)
@@ -68,10 +70,15 @@ def generate_command(
     if family not in FINETUNE_FAMILIES:
         known = [*FINETUNE_FAMILIES, *INFERENCE_FAMILIES]
         raise UsageProblem(f"family {family!r} not understood; choose from {', '.join(known)}.")
-    document = generate_document(
-        family, seed=seed, models=models, bitwidths=bitwidths, blocks=blocks, cuts=cuts,
-        edge_servers=edge_servers, epochs=epochs, tightness=tightness, name=name,
-    )  # fmt: skip
+    if out_file is not None:
+        check_output(out_file)
+    try:
+        document = generate_document(
+            family, seed=seed, models=models, bitwidths=bitwidths, blocks=blocks, cuts=cuts,
+            edge_servers=edge_servers, epochs=epochs, tightness=tightness, name=name,
+        )  # fmt: skip
+    except ValueError as exc:  # sizes, tightness or seed the generator refuses
+        raise UsageProblem(str(exc)) from None
     if out_file is None:
         print_json(document)
         return
@@ -180,21 +187,45 @@ def report_command(
 
     if not db_file.exists():
         raise UsageProblem(f"{db_file}: no such results file.")
+    if csv_file is not None:
+        check_output(csv_file, inputs=[db_file])
+    if out_dir is not None:
+        check_output_dir(out_dir)
     frame = report.load(db_file)
     members = report.read_members(db_file)
     gaps, times = report.gap_table(frame), report.runtime_table(frame, members)
+    failures: list[OutputError] = []
     if csv_file is not None:
-        frame.to_csv(csv_file, index=False)
-        err.print(f"{len(frame)} runs written to {csv_file}", highlight=False)
+        try:
+            with atomic_output(csv_file, inputs=[db_file]) as tmp:
+                frame.to_csv(tmp, index=False)
+            err.print(f"{len(frame)} runs written to {csv_file}", highlight=False)
+        except OutputError as exc:  # the tables are still printed below
+            failures.append(exc)
     if out_dir is not None:
-        for path in report.write_report(frame, out_dir, title=db_file.stem, members=members):
-            err.print(f"wrote {path}", markup=False, highlight=False)
+        try:
+            for path in report.write_report(frame, out_dir, title=db_file.stem, members=members):
+                err.print(f"wrote {path}", highlight=False)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            failures.append(OutputError(str(out_dir), [("", f"could not write: {reason}")]))
     if json_out:
         print_json(
             {"runs": len(frame), "gap": json.loads(gaps.to_json(orient="records")),
              "runtime": json.loads(times.to_json(orient="records"))}
         )  # fmt: skip
-        return
+    else:
+        _print_report_tables(gaps, times)
+    for failure in failures[:-1]:
+        for line in failure.lines():
+            err.print(line, highlight=False)
+    if failures:
+        output_failed(failures[-1])
+
+
+def _print_report_tables(gaps: Any, times: Any) -> None:
+    """The report's two tables, never squeezed: a pipe or file gets a wide console."""
+    console = wide_out()
     for title, table in (("gap to the best proven optimum (%)", gaps), ("runtime per size", times)):
         view = Table(title=title)
         for column in table.columns:
@@ -202,4 +233,4 @@ def report_command(
             view.add_column(str(column), justify="left" if left else "right")
         for row in table.itertuples(index=False):
             view.add_row(*(fmt(v, 4) if isinstance(v, float) else str(v) for v in row))
-        out.print(view)
+        console.print(view)

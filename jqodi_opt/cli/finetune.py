@@ -6,11 +6,21 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-from jqodi_opt.cli.app import UsageProblem, app, err, fmt, out, print_json
+from jqodi_opt.cli.app import (
+    UsageProblem,
+    app,
+    err,
+    fmt,
+    out,
+    output_failed,
+    print_json,
+    wide_out,
+)
+from jqodi_opt.exceptions import OutputError
+from jqodi_opt.output import atomic_output, check_output
 
 # --------------------------------------------------------------------------------------------------
 # simulate, compare, tree (the JQODI heuristic and the baselines)
@@ -46,7 +56,7 @@ def simulate_command(
     view = Table(show_header=False, box=None, title=f"{plan} against the {curve} curve")
     view.add_column(style="bold")
     view.add_column()
-    yes_no = {True: "[green]yes[/green]", False: "[red]no[/red]"}
+    yes_no = {True: Text("yes", style="green"), False: Text("no", style="red")}
     rows = [
         ("candidate", f"{sim.model}@{sim.bits}"),
         ("epochs", f"{sim.epochs_run} run, {sim.epochs_planned} planned, "
@@ -119,8 +129,11 @@ def compare_command(
     )
     if not names:
         raise UsageProblem("--solvers names no solver.")
+    if plot is not None:
+        check_output(plot, inputs=[instance])
     data = read_instance(instance)
     comparison = compare(data, names, time_limit, estimator, exact)  # type: ignore[arg-type]
+    failure = None
     if plot is not None:
         import matplotlib
 
@@ -129,11 +142,17 @@ def compare_command(
 
         from jqodi_opt.finetune.plotting import plot_comparison
 
-        plot_comparison(comparison, data)  # on a new pyplot figure: the current one
-        figure = plt.gcf()
-        figure.savefig(plot)
-        plt.close(figure)
-        err.print(f"plot written to {escape(str(plot))}", highlight=False)
+        try:
+            with atomic_output(plot, inputs=[instance]) as tmp:
+                plot_comparison(comparison, data)  # on a new pyplot figure: the current one
+                figure = plt.gcf()
+                try:
+                    figure.savefig(tmp)  # the temporary file keeps the suffix: same format
+                finally:
+                    plt.close(figure)
+            err.print(f"plot written to {plot}", highlight=False)
+        except OutputError as exc:  # the table is still printed below
+            failure = exc
     served = None
     if inference:
         from jqodi_opt.cli.inference_io import compare_inference, show_compare_inference
@@ -142,6 +161,8 @@ def compare_command(
     if json_out:
         extra = {} if served is None else {"inference": [r.to_dict() for r in served]}
         print_json(comparison.to_dict() | extra)
+        if failure is not None:
+            output_failed(failure)
         return
     view = Table(title=f"{escape(comparison.instance)}: T_max {fmt(comparison.time_limit_s)} s, "
                        f"L_max {fmt(comparison.loss_limit)}")  # fmt: skip
@@ -163,16 +184,16 @@ def compare_command(
             # No plan meets T_max: show its least-energy plan without the limit, as the paper's
             # Fig. 7c shows Full Model beyond T_max, marked as over the limit.
             view.add_row(
-                row.label, "[red]over T_max[/red]", escape(over.plan.model), fmt(over.plan.bits),
-                escape(over.plan.summary()), fmt(over.energy_j, 7),
+                row.label, Text("over T_max", style="red"), over.plan.model, fmt(over.plan.bits),
+                over.plan.summary(), fmt(over.energy_j, 7),
                 f"{fmt(over.time_s, 6)} ({over.time_ratio:.3g}× T_max)", "-",
                 "-" if row.overrun_gap is None else f"({row.overrun_gap:.2%})",
-                "-", "-", "-", "-", "[red]no[/red]", f"{row.result.runtime_s:.3f}",
+                "-", "-", "-", "-", Text("no", style="red"), f"{row.result.runtime_s:.3f}",
             )  # fmt: skip
             continue
         view.add_row(
-            row.label, doc["status"], escape(doc["model"] or "-"), fmt(doc["bits"]),
-            escape(doc["schedule"] or "-"), fmt(doc["energy_j"], 7), fmt(doc["time_s"], 6),
+            row.label, doc["status"], doc["model"] or "-", fmt(doc["bits"]),
+            doc["schedule"] or "-", fmt(doc["energy_j"], 7), fmt(doc["time_s"], 6),
             fmt(doc["final_loss"], 5),
             "-" if row.gap is None else f"{row.gap:.2%}",
             fmt(sim.energy_j if sim else None, 7), fmt(sim.time_s if sim else None, 6),
@@ -180,7 +201,7 @@ def compare_command(
             met(doc["time_limit_met"]), f"{row.result.runtime_s:.3f}",
         )  # fmt: skip
     # Fifteen columns: not squeezed into 80 characters when stdout is a file or a pipe.
-    (out if out.is_terminal else Console(soft_wrap=True, width=220)).print(view)
+    wide_out().print(view)
     if served is not None:
         show_compare_inference(served)
     if comparison.reference is None:
@@ -205,6 +226,8 @@ def compare_command(
                       markup=False, highlight=False)  # fmt: skip
         if row.note and row.result.plan is not None:
             err.print(f"{row.label}: {row.note}", markup=False, highlight=False)
+    if failure is not None:
+        output_failed(failure)
 
 
 @app.command("tree")
@@ -233,6 +256,8 @@ def tree_command(
     bits = int(bits_text)
     if time_buckets < 1:
         raise UsageProblem(f"--time-buckets {time_buckets} not understood (must be >= 1).")
+    if graphml is not None:
+        check_output(graphml, inputs=[instance])
     problem = compile_problem(read_instance(instance))
     index = next(
         (i for i, c in enumerate(problem.candidates) if (c.model, c.bits) == (model, bits)), None
@@ -249,7 +274,8 @@ def tree_command(
     if graphml is not None:
         import networkx as nx
 
-        nx.write_graphml(tree_graph(problem, tree), graphml)
+        with atomic_output(graphml, inputs=[instance]) as tmp:
+            nx.write_graphml(tree_graph(problem, tree), tmp)
         err.print(f"tree written to {graphml}", highlight=False)
     final = tree.final_cells()
     summary = {

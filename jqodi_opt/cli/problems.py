@@ -9,9 +9,11 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-from jqodi_opt.cli.app import Exit, UsageProblem, app, err, fmt, out, print_json
-from jqodi_opt.exceptions import InputError
+from jqodi_opt.cli.app import Exit, UsageProblem, app, err, fmt, out, output_failed, print_json
+from jqodi_opt.exceptions import InputError, OutputError
+from jqodi_opt.output import check_output
 
 # --------------------------------------------------------------------------------------------------
 # validate, schema, costs
@@ -145,6 +147,8 @@ def solve_command(
     if estimator not in ("robust", "expected"):
         raise UsageProblem(f"--estimator {estimator!r} not understood (robust or expected).")
     options = dict(_parse_option(o) for o in option or [])
+    if plan_out is not None:  # before the work: a solve may take hours
+        check_output(plan_out, inputs=[instance])
     if is_inference_file(instance):
         from jqodi_opt.cli.inference import solve_inference_file
 
@@ -162,13 +166,19 @@ def solve_command(
     )
     result = solve(problem, solver=solver, time_limit=time_limit, **options)
     document = result.to_plan_document()
+    failure = None
     if plan_out is not None:
-        write_plan(document, plan_out)
-        err.print(f"plan written to {plan_out}", highlight=False)
+        try:
+            write_plan(document, plan_out, inputs=[instance])
+            err.print(f"plan written to {plan_out}", highlight=False)
+        except OutputError as exc:  # the result is still printed below
+            failure = exc
     if json_out:
         print_json(document)
     else:
         show_result(result)
+    if failure is not None:
+        output_failed(failure)
     codes = {
         Status.OPTIMAL: Exit.OK, Status.FEASIBLE: Exit.OK, Status.INFEASIBLE: Exit.INFEASIBLE,
         Status.TIME_LIMIT: Exit.OK if result.plan is not None else Exit.TIME_LIMIT,
@@ -180,9 +190,13 @@ def solve_command(
 def show_result(result: Any) -> None:
     """Prints a solve result as a table (plan) or a list of reasons (no plan)."""
     if result.plan is None:
-        out.print(f"[bold]{result.status}[/bold] ({result.solver}, {result.runtime_s:.3f} s)")
+        out.print(
+            Text.assemble((str(result.status), "bold"), f" ({result.solver}, "
+                          f"{result.runtime_s:.3f} s)"),
+            highlight=False,
+        )  # fmt: skip
         for reason in result.reasons:
-            out.print(f"  - {reason}", markup=False, highlight=False)
+            out.print(f"  - {reason}", highlight=False)
         return
     plan = result.plan
     head = Table(show_header=False, box=None, title=f"{result.solver}: {result.status}")
@@ -232,8 +246,8 @@ def evaluate_command(
     if json_out:
         print_json(check.to_dict())
     else:
-        verdict = "[green]feasible[/green]" if check.feasible else "[red]infeasible[/red]"
-        out.print(f"{plan}: {verdict}")
+        verdict = ("feasible", "green") if check.feasible else ("infeasible", "red")
+        out.print(Text.assemble(f"{plan}: ", verdict), highlight=False)
         out.print(
             f"  energy {fmt(check.energy_j, 8)} J, time {fmt(check.time_s, 8)} s, "
             f"final loss {fmt(check.final_loss)}",

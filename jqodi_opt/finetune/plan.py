@@ -9,6 +9,7 @@ against the instance alone.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -146,6 +147,18 @@ def read_plan(path: str | os.PathLike[str]) -> Plan:
     return build_plan(load_document(path, error=PlanError), source=str(path))
 
 
-def write_plan(plan: Plan | dict[str, Any], path: str | os.PathLike[str]) -> None:
-    """Writes a plan (or an infeasible-result document) as JSON, atomically."""
-    write_json_atomic(plan.to_dict() if isinstance(plan, Plan) else plan, path)
+def write_plan(
+    plan: Plan | dict[str, Any],
+    path: str | os.PathLike[str],
+    inputs: Iterable[str | os.PathLike[str]] = (),
+) -> None:
+    """Writes a plan (or an infeasible-result document) as JSON, atomically.
+
+    Only to a regular file or a new name, never to one of ``inputs`` (:mod:`jqodi_opt.output`).
+
+    Raises
+    ------
+    OutputError
+        When the path is refused or the write fails.
+    """
+    write_json_atomic(plan.to_dict() if isinstance(plan, Plan) else plan, path, inputs)

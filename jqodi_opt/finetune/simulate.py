@@ -35,17 +35,16 @@ from typing import Any, Literal
 
 import numpy as np
 
+from jqodi_opt.exceptions import SimulationError
 from jqodi_opt.finetune.evaluate import epoch_cost, evaluate
 from jqodi_opt.finetune.instance import Instance, PowerLaw
 from jqodi_opt.finetune.learning import Estimator, power_law_epochs, power_law_loss
 from jqodi_opt.finetune.plan import Plan
 from jqodi_opt.finetune.problem import TIME_TOLERANCE
 
+__all__ = ["Simulation", "SimulationError", "has_truth", "simulate"]
+
 Curve = Literal["truth", "expected", "robust"]
-
-
-class SimulationError(ValueError):
-    """A plan that cannot be simulated: no truth curve, or a plan the instance cannot run."""
 
 
 @dataclass(frozen=True)
