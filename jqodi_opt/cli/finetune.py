@@ -57,7 +57,7 @@ def simulate_command(
     view.add_column(style="bold")
     view.add_column()
     yes_no = {True: Text("yes", style="green"), False: Text("no", style="red")}
-    rows = [
+    rows: list[tuple[str, str | Text]] = [
         ("candidate", f"{sim.model}@{sim.bits}"),
         ("epochs", f"{sim.epochs_run} run, {sim.epochs_planned} planned, "
                    f"{fmt(sim.epochs_needed)} needed"),
