@@ -129,6 +129,13 @@ def compare_command(
     )
     if not names:
         raise UsageProblem("--solvers names no solver.")
+    from jqodi_opt.solve import SOLVERS
+
+    unknown = [name for name in [*names, exact] if name not in SOLVERS]
+    if unknown:
+        raise UsageProblem(
+            f"unknown solver(s) {', '.join(unknown)}; choose from {', '.join(SOLVERS)}."
+        )
     if plot is not None:
         check_output(plot, inputs=[instance])
     data = read_instance(instance)

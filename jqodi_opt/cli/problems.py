@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from jqodi_opt.cli.app import Exit, UsageProblem, app, err, fmt, out, output_failed, print_json
-from jqodi_opt.exceptions import InputError, OutputError
+from jqodi_opt.exceptions import InputError, OptionError, OutputError, SolverNotFound
 from jqodi_opt.output import check_output
 
 # --------------------------------------------------------------------------------------------------
@@ -147,6 +147,7 @@ def solve_command(
     if estimator not in ("robust", "expected"):
         raise UsageProblem(f"--estimator {estimator!r} not understood (robust or expected).")
     options = dict(_parse_option(o) for o in option or [])
+    check_request(solver, time_limit, options)
     if plan_out is not None:  # before the work: a solve may take hours
         check_output(plan_out, inputs=[instance])
     if is_inference_file(instance):
@@ -185,6 +186,22 @@ def solve_command(
         Status.ERROR: Exit.SOLVER_ERROR,
     }  # fmt: skip
     raise typer.Exit(codes[result.status])
+
+
+def check_request(solver: str, time_limit: float | None, options: dict[str, Any]) -> None:
+    """Refuses an unknown solver, a time limit that is not > 0 and options the backend does not
+    take, before any file is read (exit 2); option *values* are checked by the backend."""
+    from jqodi_opt.solve import backend, check_options
+
+    if time_limit is not None and not time_limit > 0:  # also nan
+        raise UsageProblem(f"--time-limit {time_limit} not understood (must be > 0 seconds).")
+    function = backend(solver)
+    try:
+        check_options(solver, function, options)
+    except (SolverNotFound, OptionError):
+        raise
+    except ValueError as exc:  # the option names the backend does not take
+        raise UsageProblem(str(exc)) from None
 
 
 def show_result(result: Any) -> None:
