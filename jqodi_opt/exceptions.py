@@ -120,6 +120,13 @@ _TEMPLATES: Mapping[str, str] = {
 }
 
 
+def _number(value: Any) -> str:
+    """A bound in a message: integers as written (``1000000``), floats short (``1e-09``)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def format_path(loc: Iterable[Any]) -> str:
     """Turns a pydantic location such as ``('models', 1, 'flops')`` into ``models[1].flops``."""
     path = ""
@@ -138,11 +145,11 @@ def describe_pydantic_error(error: Mapping[str, Any], prefix: str = "") -> tuple
     if kind in _TEMPLATES:
         message = _TEMPLATES[kind]
     elif kind == "greater_than":
-        message = f"must be > {ctx.get('gt'):g}"
+        message = f"must be > {_number(ctx.get('gt'))}"
     elif kind == "greater_than_equal":
-        message = f"must be >= {ctx.get('ge'):g}"
+        message = f"must be >= {_number(ctx.get('ge'))}"
     elif kind == "less_than_equal":
-        message = f"must be <= {ctx.get('le'):g}"
+        message = f"must be <= {_number(ctx.get('le'))}"
     elif kind == "too_short":
         message = f"must have at least {ctx.get('min_length')} item(s)"
     elif kind == "string_too_short":
@@ -154,7 +161,7 @@ def describe_pydantic_error(error: Mapping[str, Any], prefix: str = "") -> tuple
     if kind not in ("missing", "extra_forbidden") and "input" in error:
         given = error["input"]
         if isinstance(given, (int, float, str, bool)) or given is None:
-            message += f" (got {given!r})"
+            message += f" (got {short(given)})"
     path = format_path(error.get("loc", ()))
     if prefix:
         path = f"{prefix}.{path}" if path else prefix

@@ -42,6 +42,7 @@ e.g. ``model = "alexnet-cifar10"`` or ``objective = ["latency", "energy"]`` — 
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import sys
 from dataclasses import dataclass, field
@@ -50,7 +51,7 @@ from typing import Any
 
 from jqodi_opt.bench import families as registry
 from jqodi_opt.bench.families import FAMILIES
-from jqodi_opt.exceptions import SuiteError
+from jqodi_opt.exceptions import SuiteError, short
 from jqodi_opt.finetune.generate import canonical_json
 
 if sys.version_info >= (3, 11):
@@ -58,6 +59,11 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
+#: Bounds on what a suite file can ask for (README, "Limits on input").
+MAX_SUITE_BYTES = 2**20
+MAX_SIZE = 1_000_000  # any one fine-tuning size knob
+MAX_SEEDS = 10_000  # a seed count
+MAX_RUNS = 1_000_000  # runs of one sweep (and cells of its grid)
 SIZE_KNOBS = registry.FINETUNE_KNOBS
 _SUITE_KEYS = {"name", "description", "time_limit", "grace", "memory_limit_mb", "estimator"}
 _SWEEP_KEYS = {
@@ -221,11 +227,18 @@ def load_suite(path: str | os.PathLike[str]) -> Suite:
     """
     path = resolve_suite_path(path)
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
+        with open(path, "rb") as stream:
+            data = stream.read(MAX_SUITE_BYTES + 1)
+        if len(data) > MAX_SUITE_BYTES:
+            raise SuiteError(f"{path}: file larger than {MAX_SUITE_BYTES // 2**20} MB; not read")
+        document = tomllib.loads(data.decode("utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
-        raise SuiteError(f"{path}: cannot read: {exc}") from None
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise SuiteError(f"{path}: cannot read: {reason}") from None
     except tomllib.TOMLDecodeError as exc:
-        raise SuiteError(f"{path}: not valid TOML: {exc}") from None
+        raise SuiteError(f"{path}: not valid TOML: {str(exc)[:200]}") from None
+    except RecursionError:
+        raise SuiteError(f"{path}: not valid TOML: nested too deeply") from None
     return parse_suite(document, path)
 
 
@@ -239,6 +252,9 @@ def parse_suite(document: dict[str, Any], path: Path) -> Suite:
     if unknown:
         raise fail(sorted(unknown)[0], "unknown table (suite, solvers, sweep)")
     head = document.get("suite", {})
+    for table in ("suite", "solvers"):
+        if not isinstance(document.get(table, {}), dict):
+            raise fail(table, "must be a table")
     for key in head:
         if key not in _SUITE_KEYS:
             raise fail(f"suite.{key}", "unknown field")
@@ -250,7 +266,7 @@ def parse_suite(document: dict[str, Any], path: Path) -> Suite:
     }
     estimator = head.get("estimator", "robust")
     if estimator not in ("robust", "expected"):
-        raise fail("suite.estimator", f"{estimator!r} not understood (robust or expected)")
+        raise fail("suite.estimator", f"{short(estimator)} not understood (robust or expected)")
 
     entries: dict[str, tuple[str, dict[str, Any]]] = {}
     for entry, spec in document.get("solvers", {}).items():
@@ -260,7 +276,7 @@ def parse_suite(document: dict[str, Any], path: Path) -> Suite:
         solver = spec.get("solver", entry)
         known = registry.all_solvers()
         if solver not in known:
-            raise fail(f"{where}.solver", f"unknown solver {solver!r} ({', '.join(known)})")
+            raise fail(f"{where}.solver", f"unknown solver {short(solver)} ({', '.join(known)})")
         options = spec.get("options", {})
         if not isinstance(options, dict):
             raise fail(f"{where}.options", "must be a table")
@@ -272,6 +288,8 @@ def parse_suite(document: dict[str, Any], path: Path) -> Suite:
     runs: list[Run] = []
     seen: set[str] = set()
     for s, sweep in enumerate(sweeps):
+        if not isinstance(sweep, dict):
+            raise fail(f"sweep[{s}]", "must be a table ([[sweep]])")
         runs.extend(_sweep_runs(sweep, s, name, estimator, defaults, entries, seen, fail))
     return Suite(name=name, path=path, description=str(head.get("description", "")), runs=runs)
 
@@ -300,14 +318,20 @@ def _sweep_runs(
         raise fail(f"{where}.family", f"must be one of or a list of {', '.join(FAMILIES)}")
     seeds = sweep.get("seeds", 3)
     if isinstance(seeds, int) and not isinstance(seeds, bool):
+        if not 1 <= seeds <= MAX_SEEDS:
+            raise fail(f"{where}.seeds", f"{short(seeds)} not in 1..{MAX_SEEDS:,}")
         seeds = list(range(1, seeds + 1))
-    if not isinstance(seeds, list) or not seeds or not all(isinstance(x, int) for x in seeds):
-        raise fail(f"{where}.seeds", "must be a count or a list of integers")
+    if (
+        not isinstance(seeds, list)
+        or not seeds
+        or not all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in seeds)
+    ):
+        raise fail(f"{where}.seeds", "must be a count or a list of integers >= 0")
     tightness = sweep.get("tightness", 0.5)
     tightness = tightness if isinstance(tightness, list) else [tightness]
     for t in tightness:
         if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 <= t <= 1:
-            raise fail(f"{where}.tightness", f"{t!r} not in [0, 1]")
+            raise fail(f"{where}.tightness", f"{short(t)} not in [0, 1]")
     solvers = sweep.get("solvers")
     if not isinstance(solvers, list) or not solvers:
         raise fail(f"{where}.solvers", "needs a list of solver entries")
@@ -315,28 +339,36 @@ def _sweep_runs(
         registered = registry.solver_registry(family)
         for entry in solvers:
             if entries.get(entry, (entry, {}))[0] not in registered:
-                raise fail(f"{where}.solvers", f"unknown solver entry {entry!r} for {family}")
+                raise fail(f"{where}.solvers", f"unknown solver entry {short(entry)} for {family}")
     time_limit = _number(
         sweep.get("time_limit", defaults["time_limit"]), f"{where}.time_limit", fail
     )
     grace = _number(sweep.get("grace", defaults["grace"]), f"{where}.grace", fail, allow_zero=True)
     memory = sweep.get("memory_limit_mb", defaults["memory_limit_mb"])
-    if memory is not None and (not isinstance(memory, int) or memory <= 0):
+    if memory is not None and (
+        isinstance(memory, bool) or not isinstance(memory, int) or not 0 < memory <= 2**40
+    ):
         raise fail(f"{where}.memory_limit_mb", "must be a positive integer")
 
-    fixed = dict(sweep.get("sizes", {}))
+    sizes_table = sweep.get("sizes", {})
+    if not isinstance(sizes_table, dict):
+        raise fail(f"{where}.sizes", "must be a table of size knobs")
+    fixed = dict(sizes_table)
     knob_names = registry.knob_names(families[0])
     if len({registry.is_inference(f) for f in families}) > 1 or any(
         registry.knob_names(f) != knob_names for f in families
     ):
         raise fail(f"{where}.family", "families with different size knobs need their own sweeps")
-    if registry.is_inference(families[0]):
+    numeric = not registry.is_inference(families[0])  # fine-tuning knobs are all integers
+    if not numeric:
         if "tightness" in sweep:
             raise fail(f"{where}.tightness", "inference families take no tightness")
         tightness = [0.0]
     for key in fixed:
         if key not in knob_names:
             raise fail(f"{where}.sizes.{key}", f"unknown size knob ({', '.join(knob_names)})")
+        if numeric:
+            _size(fixed[key], f"{where}.sizes.{key}", fail)
     axis = sweep.get("axis")
     points: list[dict[str, Any]]
     axis_name: str | None = None
@@ -350,6 +382,9 @@ def _sweep_runs(
         lengths = {len(v) if isinstance(v, list) else -1 for v in axis.values()}
         if len(lengths) != 1 or -1 in lengths or 0 in lengths:
             raise fail(f"{where}.axis", "every knob needs a list, all of the same length")
+        for knob, values in axis.items():
+            for i, value in enumerate(values if numeric else []):
+                _size(value, f"{where}.axis.{knob}[{i}]", fail)
         points = [{k: v[i] for k, v in axis.items()} for i in range(lengths.pop())]
     drop = bool(sweep.get("drop_after_timeout", axis is not None))
     grid = sweep.get("grid", {})
@@ -360,9 +395,13 @@ def _sweep_runs(
             raise fail(f"{where}.grid.{key}", f"unknown size knob ({', '.join(knob_names)})")
         if key in fixed or key in points[0]:
             raise fail(f"{where}.grid.{key}", "already set in sizes or axis")
+        for i, value in enumerate(grid[key] if numeric else []):
+            _size(value, f"{where}.grid.{key}[{i}]", fail)
+    if math.prod(len(v) for v in grid.values()) > MAX_RUNS:
+        raise fail(f"{where}.grid", f"more than {MAX_RUNS:,} cells")
     crossed = [dict(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())]
 
-    runs = []
+    runs: list[Run] = []
     for family in families:
         for cell, (position, point) in itertools.product(crossed, enumerate(points)):
             knobs = fixed | cell | point
@@ -375,6 +414,8 @@ def _sweep_runs(
             for t in tightness:
                 for seed in seeds:
                     spec = InstanceSpec(family, pinned, int(seed), float(t))
+                    if len(runs) + len(solvers) > MAX_RUNS:
+                        raise fail(where, f"more than {MAX_RUNS:,} runs in one sweep")
                     for entry in solvers:
                         solver, options = entries.get(entry, (entry, {}))
                         runs.append(
@@ -392,10 +433,21 @@ def _sweep_runs(
 
 def _number(value: Any, where: str, fail: Any, allow_zero: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise fail(where, f"{value!r} is not a number")
+        raise fail(where, f"{short(value)} is not a number")
+    if not math.isfinite(value):
+        raise fail(where, f"{short(value)} must be a finite number")
     if value < 0 or (value == 0 and not allow_zero):
-        raise fail(where, f"{value!r} must be > 0")
+        raise fail(where, f"{short(value)} must be > 0")
     return float(value)
+
+
+def _size(value: Any, where: str, fail: Any) -> int:
+    """A size knob: an integer in ``1..MAX_SIZE``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise fail(where, f"{short(value)} is not an integer")
+    if not 1 <= value <= MAX_SIZE:
+        raise fail(where, f"{short(value)} not in 1..{MAX_SIZE:,}")
+    return value
 
 
 def describe(suite: Suite) -> dict[str, Any]:

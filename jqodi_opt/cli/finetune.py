@@ -43,13 +43,15 @@ def simulate_command(
 
     Exit 0 whenever the simulation ran; whether the target and time limit were met is in the output.
     """
-    from jqodi_opt.finetune.plan import read_plan
+    from jqodi_opt.finetune.plan import check_plan_size, read_plan
     from jqodi_opt.finetune.simulate import simulate
     from jqodi_opt.read import read_instance
 
     if curve not in ("truth", "expected", "robust"):
         raise UsageProblem(f"--curve {curve!r} not understood (truth, expected or robust).")
-    sim = simulate(read_instance(instance), read_plan(plan), curve=curve)  # type: ignore[arg-type]
+    data, chosen = read_instance(instance), read_plan(plan)
+    check_plan_size(chosen, data, str(plan))  # before anything is expanded epoch by epoch
+    sim = simulate(data, chosen, curve=curve)  # type: ignore[arg-type]
     if json_out:
         print_json(sim.to_dict(trajectory=trajectory))
         return

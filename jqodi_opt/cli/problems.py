@@ -248,18 +248,27 @@ def evaluate_command(
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """Independent check of a plan: recompute energy, time and loss; list violations."""
+    """Independent check of a plan: recompute energy, time and loss; list violations.
+
+    Exit 0 when the plan is feasible, 1 when it is not. A plan file that holds only a solve's
+    outcome (``solve --out`` after an infeasible, time-limited or failed solve) has no plan to
+    evaluate: that is said, and the exit code is the one ``solve`` gave (1, 3 or 4).
+    """
     from jqodi_opt.cli.inference_io import evaluate_inference_command, is_inference_file
 
     if is_inference_file(instance):
         raise typer.Exit(evaluate_inference_command(instance, plan, json_out))
     from jqodi_opt.finetune.evaluate import evaluate
-    from jqodi_opt.finetune.plan import read_plan
+    from jqodi_opt.finetune.plan import NoPlan, read_outcome
     from jqodi_opt.read import read_instance
 
     if estimator not in (None, "robust", "expected"):
         raise UsageProblem(f"--estimator {estimator!r} not understood (robust or expected).")
-    check = evaluate(read_instance(instance), read_plan(plan), estimator)  # type: ignore[arg-type]
+    data = read_instance(instance)
+    outcome = read_outcome(plan)
+    if isinstance(outcome, NoPlan):
+        _no_plan(plan, outcome, json_out)
+    check = evaluate(data, outcome, estimator)  # type: ignore[arg-type]
     if json_out:
         print_json(check.to_dict())
     else:
@@ -271,8 +280,30 @@ def evaluate_command(
             highlight=False,
         )
         for violation in check.violations:
-            out.print(f"  - {violation}", markup=False, highlight=False)
+            out.print(f"  - {violation}", highlight=False)
     raise typer.Exit(Exit.OK if check.feasible else Exit.INFEASIBLE)
+
+
+#: Exit code of ``evaluate`` for a no-plan document: the code ``solve`` gave for that status.
+NO_PLAN_EXIT = {"infeasible": Exit.INFEASIBLE, "time_limit": Exit.TIME_LIMIT,
+                "error": Exit.SOLVER_ERROR}  # fmt: skip
+
+
+def _no_plan(path: Path, outcome: Any, json_out: bool) -> None:
+    """Reports a plan file without a plan and exits with the code of its status."""
+    said = f"no plan to evaluate: the solve ended {outcome.status}" + (
+        f" ({outcome.solver})" if outcome.solver else ""
+    )
+    if json_out:
+        print_json(
+            {"feasible": False, "energy_j": None, "time_s": None, "final_loss": None,
+             "status": outcome.status, "violations": [said, *outcome.reasons]}
+        )  # fmt: skip
+    else:
+        out.print(f"{path}: {said}", highlight=False)
+        for reason in outcome.reasons:
+            out.print(f"  - {reason}", highlight=False)
+    raise typer.Exit(NO_PLAN_EXIT[outcome.status])
 
 
 @app.command()

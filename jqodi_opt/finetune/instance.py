@@ -12,10 +12,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from jqodi_opt.exceptions import short
 from jqodi_opt.inference.instance import Accuracy as ServingAccuracy
 from jqodi_opt.inference.instance import Compression as ServingCompression
 
 FORMAT = "jqodi-instance/1"
+#: Most fine-tuning epochs any instance or plan may ask for (``max_epochs`` is at most this): a
+#: bound on what simulating or expanding a schedule can cost (README, "Limits on input").
+MAX_EPOCHS = 1_000_000
 
 # Numbers: strictly typed (no "1.0" strings, no booleans), finite.
 Positive = Annotated[float, Field(gt=0)]
@@ -212,7 +216,7 @@ class Instance(_Entity):
     name: Name
     description: str | None = None
     training_factor: Positive = 3.0
-    max_epochs: Annotated[int, Field(ge=1)] = 10_000
+    max_epochs: Annotated[int, Field(ge=1, le=MAX_EPOCHS)] = 10_000
     cloud: Cloud
     edge_servers: Annotated[list[EdgeServer], Field(min_length=1)]
     device: Device
@@ -255,7 +259,7 @@ def check_references(instance: Instance) -> list[tuple[str, str]]:
         for i, item in enumerate(items):
             value = getattr(item, key)
             if value in seen:
-                issues.append((f"{path}[{i}].{key}", f"duplicate {key} {value!r}"))
+                issues.append((f"{path}[{i}].{key}", f"duplicate {key} {short(value)}"))
             seen.add(value)
 
     unique(instance.edge_servers, "name", "edge_servers")
@@ -279,7 +283,7 @@ def check_references(instance: Instance) -> list[tuple[str, str]]:
     for i, link in enumerate(instance.links):
         path = f"links[{i}]"
         if link.edge_server not in server_names:
-            issues.append((f"{path}.edge_server", f"unknown edge server {link.edge_server!r}"))
+            issues.append((f"{path}.edge_server", f"unknown edge server {short(link.edge_server)}"))
         has_shannon = link.bandwidth_hz is not None or link.snr_db is not None
         if link.rate_bps is not None and has_shannon:
             issues.append((path, "give either rate_bps or bandwidth_hz + snr_db, not both"))
@@ -292,7 +296,7 @@ def check_references(instance: Instance) -> list[tuple[str, str]]:
     for i, entry in enumerate(instance.learning):
         path = f"learning[{i}]"
         if entry.model not in model_names:
-            issues.append((f"{path}.model", f"unknown model {entry.model!r}"))
+            issues.append((f"{path}.model", f"unknown model {short(entry.model)}"))
         if entry.bits not in bit_set:
             issues.append((f"{path}.bits", f"bit-width {entry.bits} is not in bitwidths"))
         if (entry.model, entry.bits) in seen_pairs:
@@ -307,7 +311,7 @@ def check_references(instance: Instance) -> list[tuple[str, str]]:
         if entry.epochs is not None and entry.epochs.robust < entry.epochs.expected:
             issues.append((f"{path}.epochs.robust", "must be >= epochs.expected"))
         if entry.truth is not None:
-            issues.extend(_check_truth(entry, f"{path}.truth"))
+            issues.extend(_check_truth(entry, f"{path}.truth", instance.max_epochs))
     if instance.serving is not None:
         issues.extend(_check_serving(instance, instance.serving))
     return issues
@@ -336,7 +340,7 @@ def _check_serving(instance: Instance, serving: Serving) -> list[tuple[str, str]
         name = term.layer if term.layer is not None else term.tensor
         if name is not None and name != "input" and name not in blocks:
             field = "layer" if term.layer is not None else "tensor"
-            issues.append((f"{path}.{field}", f"no model has a block {name!r}"))
+            issues.append((f"{path}.{field}", f"no model has a block {short(name)}"))
     count = len(serving.accuracy.terms)
     for i, interaction in enumerate(serving.accuracy.interactions):
         for j, index in enumerate(interaction.of):
@@ -345,11 +349,13 @@ def _check_serving(instance: Instance, serving: Serving) -> list[tuple[str, str]
     return issues
 
 
-def _check_truth(entry: Learning, path: str) -> list[tuple[str, str]]:
+def _check_truth(entry: Learning, path: str, max_epochs: int) -> list[tuple[str, str]]:
     truth = entry.truth
     if entry.form == "epochs":
         if isinstance(truth, bool) or not isinstance(truth, int) or truth < 1:
             return [(path, "must be an integer number of epochs >= 1 (epochs form)")]
+        if truth > max_epochs:
+            return [(path, f"must be <= max_epochs {max_epochs:,} (got {short(truth)})")]
         return []
     if entry.form == "power_law":
         if not isinstance(truth, dict):

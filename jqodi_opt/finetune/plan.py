@@ -10,16 +10,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from jqodi_opt.exceptions import PlanError, describe_pydantic_error
+from jqodi_opt.exceptions import PlanError, describe_pydantic_error, short
+from jqodi_opt.finetune.instance import MAX_EPOCHS, Instance
 from jqodi_opt.finetune.problem import Problem
 from jqodi_opt.read import load_document, write_json_atomic
 
 FORMAT = "jqodi-plan/1"
+#: Statuses of a solve that may end without a plan.
+NO_PLAN_STATUSES = ("infeasible", "time_limit", "error")
+_NO_PLAN_FIELDS = {"format", "instance", "solver", "status", "reasons", "runtime_s", "bound_j"}
 
 
 class ScheduleEntry(BaseModel):
@@ -29,7 +34,7 @@ class ScheduleEntry(BaseModel):
 
     edge_server: Annotated[str, Field(min_length=1)]
     cut: Annotated[int, Field(ge=0)]
-    epochs: Annotated[int, Field(ge=1)]
+    epochs: Annotated[int, Field(ge=1, le=MAX_EPOCHS)]
 
 
 class Plan(BaseModel):
@@ -132,19 +137,79 @@ def build_plan(document: Any, source: str = "<plan>") -> Plan:
         raise PlanError(source, [("", "the document must be a mapping (a JSON object)")])
     if document.get("format") != FORMAT:
         raise PlanError(
-            source, [("format", f"must be {FORMAT!r} (got {document.get('format')!r})")]
+            source, [("format", f"must be {FORMAT!r} (got {short(document.get('format'))})")]
         )
-    if document.get("status") == "infeasible" and "schedule" not in document:
-        raise PlanError(source, [("status", "an infeasible result holds no plan to check")])
+    status = document.get("status")
+    if status in NO_PLAN_STATUSES and "schedule" not in document:
+        raise PlanError(source, [("status", f"a {status} result holds no plan to check")])
     try:
-        return Plan.model_validate(document)
+        plan = Plan.model_validate(document)
     except ValidationError as exc:
         raise PlanError(source, [describe_pydantic_error(e) for e in exc.errors()]) from None
+    if plan.num_epochs > MAX_EPOCHS:
+        raise PlanError(
+            source, [("schedule", f"{plan.num_epochs:,} epochs in all, more than {MAX_EPOCHS:,}")]
+        )
+    return plan
+
+
+def check_plan_size(plan: Plan, instance: Instance, source: str = "<plan>") -> None:
+    """Refuses a plan with more epochs than the instance's ``max_epochs``, before anything is
+    expanded epoch by epoch (``simulate`` allocates per epoch).
+
+    Raises
+    ------
+    PlanError
+        Naming ``schedule`` and both numbers.
+    """
+    if plan.num_epochs > instance.max_epochs:
+        raise PlanError(
+            source,
+            [("schedule", f"{plan.num_epochs:,} epochs in all, more than the instance's "
+                          f"max_epochs {instance.max_epochs:,}")],
+        )  # fmt: skip
 
 
 def read_plan(path: str | os.PathLike[str]) -> Plan:
     """Reads a ``jqodi-plan/1`` file."""
     return build_plan(load_document(path, error=PlanError), source=str(path))
+
+
+@dataclass(frozen=True)
+class NoPlan:
+    """A ``jqodi-plan/1`` document without a plan: what ``solve --out`` writes when the solve
+    ended ``infeasible``, ``time_limit`` with nothing found, or ``error`` (SPEC §4)."""
+
+    status: str
+    solver: str
+    reasons: list[str]
+
+
+def read_outcome(path: str | os.PathLike[str]) -> Plan | NoPlan:
+    """Reads a ``jqodi-plan/1`` file that may hold a plan or only a solve's outcome.
+
+    Raises
+    ------
+    PlanError
+        When the file is neither a valid plan nor a valid no-plan document.
+    """
+    source = str(path)
+    document = load_document(path, error=PlanError)
+    if (
+        isinstance(document, dict)
+        and document.get("format") == FORMAT
+        and document.get("status") in NO_PLAN_STATUSES
+        and "schedule" not in document
+    ):
+        unknown = sorted(set(document) - _NO_PLAN_FIELDS)
+        if unknown:
+            raise PlanError(source, [(unknown[0], "unknown field")])
+        reasons = document.get("reasons", [])
+        if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
+            raise PlanError(source, [("reasons", "must be a list of strings")])
+        solver = document.get("solver", "")
+        return NoPlan(str(document["status"]), solver if isinstance(solver, str) else "", reasons)
+    return build_plan(document, source)
 
 
 def write_plan(

@@ -210,6 +210,11 @@ def simulate(
     """
     if curve not in ("truth", "expected", "robust"):
         raise SimulationError(f"curve {curve!r} not understood (truth, expected or robust).")
+    if plan.num_epochs > instance.max_epochs:  # before anything is expanded epoch by epoch
+        raise SimulationError(
+            f"the plan has {plan.num_epochs:,} epochs, more than max_epochs "
+            f"{instance.max_epochs:,} of {instance.name}"
+        )
     check = evaluate(instance, plan)
     if math.isnan(check.energy_j):
         raise SimulationError("cannot run the plan: " + "; ".join(check.violations))
