@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from rich.markup import escape
+from rich.text import Text
 
 from jqodi_opt.cli.app import Exit, err, fmt, out, print_json
 from jqodi_opt.exceptions import InputError
@@ -71,8 +71,8 @@ def evaluate_inference_command(
     if json_out:
         print_json(check.to_dict())
     else:
-        verdict = "[green]feasible[/green]" if check.feasible else "[red]infeasible[/red]"
-        out.print(f"{escape(str(plan_path))}: {verdict}")
+        verdict = ("feasible", "green") if check.feasible else ("infeasible", "red")
+        out.print(Text.assemble(f"{plan_path}: ", verdict), highlight=False)  # no markup read
         out.print(
             f"  latency {fmt(check.latency_s, 8)} s, energy {fmt(check.energy_j, 8)} J, "
             f"device energy {fmt(check.device_energy_j, 8)} J, "
