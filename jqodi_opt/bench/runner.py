@@ -267,7 +267,7 @@ def run_suite(
     previous_term = _catch_sigterm()
     console = console or Console(stderr=True)
     progress = Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("•"),
+        TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TextColumn("•"),
         TimeElapsedColumn(), TextColumn("• ETA"), TimeRemainingColumn(),
         console=console, disable=not show_progress, transient=False,
     )  # fmt: skip

@@ -21,7 +21,7 @@ from enum import IntEnum
 from typing import Any, NoReturn
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 
 from jqodi_opt.exceptions import (
     InputError,
@@ -69,19 +69,27 @@ class _Stdout:
         return getattr(sys.stdout, name)
 
 
+class _WideWhenPiped(Console):
+    """A console :data:`WIDE` columns wide when it is not a terminal (a pipe or a file), so that
+    tables read by a program are neither squeezed nor cut; a terminal's own width otherwise."""
+
+    def _get_size(self) -> ConsoleDimensions:
+        size = Console.size.fget(self)  # type: ignore[attr-defined]
+        return size if self.is_terminal else ConsoleDimensions(WIDE, size.height)
+
+    size = property(_get_size, Console.size.fset)  # type: ignore[attr-defined]
+
+
 stdout = _Stdout()
-out = Console(file=stdout, soft_wrap=True, markup=False)  # type: ignore[arg-type]
+out = _WideWhenPiped(file=stdout, soft_wrap=True, markup=False)  # type: ignore[arg-type]
 #: Width of a console that is not a terminal (a pipe or a file): wide tables are not squeezed.
 WIDE = 240
 err = Console(stderr=True, soft_wrap=True, markup=False)
 
 
 def wide_out() -> Console:
-    """The stdout console for wide tables: a pipe or a file gets :data:`WIDE` columns, so a table
-    is never squeezed or cut when the output is read by a program."""
-    if out.is_terminal:
-        return out
-    return Console(file=stdout, soft_wrap=True, markup=False, width=WIDE)  # type: ignore[arg-type]
+    """The stdout console (wide when piped; kept for the commands that ask for it by name)."""
+    return out
 
 
 class Exit(IntEnum):
