@@ -267,7 +267,8 @@ def run_suite(
     previous_term = _catch_sigterm()
     console = console or Console(stderr=True)
     progress = Progress(
-        TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TextColumn("•"),
+        TextColumn("{task.description}", markup=False),  # a suite name is not markup
+        BarColumn(), MofNCompleteColumn(), TextColumn("•"),
         TimeElapsedColumn(), TextColumn("• ETA"), TimeRemainingColumn(),
         console=console, disable=not show_progress, transient=False,
     )  # fmt: skip
