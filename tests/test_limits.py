@@ -291,3 +291,27 @@ def test_bad_suite_values_name_file_and_field(
     assert str(info.value) == f"{path}: {message}"
     code, _, err = run(capsys, "bench", str(path), "--db", str(tmp_path / "r.sqlite"))
     assert code == 2 and err.splitlines() == [f"error: {path}: {message}"]
+
+
+# --------------------------------------------------------------------------------------------------
+# bench --scheduler
+# --------------------------------------------------------------------------------------------------
+
+
+def test_unreachable_scheduler_is_one_line_before_the_runner(capsys, tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on once the probe is closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    db = tmp_path / "r.sqlite"
+    for address, message in [
+        (f"tcp://127.0.0.1:{port}", f"--scheduler tcp://127.0.0.1:{port}: cannot connect ("),
+        ("127.0.0.1:notaport", "--scheduler '127.0.0.1:notaport' not understood"),
+        ("udp://127.0.0.1:8786", "--scheduler 'udp://127.0.0.1:8786' not understood"),
+    ]:
+        code, out, err = run(capsys, "bench", "smoke", "--scheduler", address, "--db", str(db))
+        assert code == 2 and out == ""
+        [line] = err.splitlines()
+        assert line.startswith(f"error: {message}")
+    assert not db.exists()  # nothing was started

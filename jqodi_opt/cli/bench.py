@@ -156,6 +156,8 @@ def bench_command(
         raise UsageProblem(f"--workers {workers} not understood (must be >= 1).")
     if method not in (None, "fork", "exec"):
         raise UsageProblem(f"--method {method!r} not understood (fork or exec).")
+    if scheduler is not None:  # before the runner: a dead address is one line, not 30 s
+        check_scheduler(scheduler)
     loaded = load_suite(suite)
     if only:
         loaded = loaded.only([s.strip() for s in only.split(",") if s.strip()])
@@ -171,6 +173,39 @@ def bench_command(
              "skipped": summary.skipped, "done": summary.done, "dropped": summary.dropped,
              "statuses": dict(summary.statuses), "elapsed_s": summary.elapsed_s}
         )  # fmt: skip
+
+
+#: Seconds to wait for a Dask scheduler to accept a connection before ``bench`` gives up.
+CONNECT_TIMEOUT_S = 3.0
+
+
+def check_scheduler(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
+    """Refuses a ``--scheduler`` address that is malformed or does not accept a TCP connection.
+
+    Accepted forms: ``tcp://HOST:PORT``, ``HOST:PORT`` (``[::1]:PORT`` for IPv6).
+
+    Raises
+    ------
+    UsageProblem
+        One line naming the address and why it cannot be used.
+    """
+    import socket
+    from urllib.parse import urlsplit
+
+    text = address if "://" in address else f"tcp://{address}"
+    try:
+        parts = urlsplit(text)
+        scheme, host, port = parts.scheme, parts.hostname, parts.port
+    except ValueError:
+        scheme, host, port = "", None, None
+    if scheme != "tcp" or not host or port is None:
+        raise UsageProblem(f"--scheduler {address!r} not understood (tcp://HOST:PORT).")
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+        raise UsageProblem(f"--scheduler {address}: cannot connect ({reason}).") from None
 
 
 @app.command("report")
