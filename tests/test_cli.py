@@ -93,12 +93,71 @@ def test_bad_plan_file_is_exit_2(capsys, tmp_path) -> None:
     assert err.splitlines() == [f"{path}: bits: missing field", f"{path}: schedule: missing field"]
 
 
-def test_usage_errors_are_exit_2(capsys) -> None:
-    assert run(capsys, "solve")[0] == 2
+def test_usage_errors_are_exit_2_in_one_line(capsys) -> None:
+    code, _, err = run(capsys, "solve")
+    assert code == 2
+    assert err.splitlines() == ["error: Missing argument 'instance'. (see jqodi solve --help)"]
     code, _, err = run(capsys, "solve", TINY, "--solver", "nope")
-    assert code == 2 and "unknown solver 'nope'" in err
+    [line] = err.splitlines()
+    assert code == 2 and line.startswith(
+        "error: Invalid value for '--solver': 'nope' is not one of 'milp', 'cpsat', "
+    )
     code, _, err = run(capsys, "solve", TINY, "--estimator", "median")
-    assert code == 2 and "--estimator 'median' not understood" in err
+    assert code == 2 and err.splitlines() == [
+        "error: Invalid value for '--estimator': 'median' is not one of 'robust', 'expected'. "
+        "(see jqodi solve --help)"
+    ]
+    for args in (["generate", "--family", "nope"], ["simulate", TINY, TINY, "--curve", "x"],
+                 ["bench", "smoke", "--method", "spawn"], ["compare", TINY, "--exact", "x"],
+                 ["evaluate", TINY, TINY, "--estimator", "x"]):  # fmt: skip
+        code, out, err = run(capsys, *args)
+        assert code == 2 and out == "" and len(err.splitlines()) == 1, args
+        assert err.startswith("error: Invalid value for '--"), args
+
+
+def test_help_shows_choices_options_panels_and_exit_codes(capsys, monkeypatch) -> None:
+    from jqodi_opt.cli.app import app
+
+    monkeypatch.setenv("COLUMNS", "400")  # no wrapping inside the help boxes
+    code, out, _ = run(capsys, "--help")
+    assert code == 0
+    text = " ".join(out.split())
+    assert "Exit codes: 0 success; 1 infeasible" in text and "3 time limit with no plan" in text
+    panels = [line.split("─ ")[1].split(" ─")[0] for line in out.splitlines() if "╭─ " in line]
+    assert panels[:4] == ["Options", "Problems", "Fine-tuning", "Benchmarks"]
+    placed = {c.name: c.rich_help_panel for c in app.registered_commands}
+    assert all(placed.values()), placed  # every command is in a panel
+    code, out, _ = run(capsys, "solve", "--help")
+    text = "".join(out.split())
+    assert "<milp|cpsat|exhaustive|jqodi|full-model|" in text and "<robust|expected>" in text
+    assert "milp:formulation,mip_rel_gap,threads," in text and "jqodi:time_buckets," in text
+
+
+def test_solvers_lists_each_backends_options_from_its_signature(capsys) -> None:
+    import inspect
+
+    from jqodi_opt.cli.problems import solver_options
+    from jqodi_opt.solve import SOLVERS, backend
+
+    for name in SOLVERS:
+        params = inspect.signature(backend(name)).parameters
+        expected = [p for p in params if p not in ("problem", "time_limit")]
+        assert [o.split("=")[0] for o in solver_options(name)] == expected, name
+        for option in solver_options(name):
+            key, _, default = option.partition("=")
+            if default and not default.isupper():  # a literal, not a module constant
+                assert default == repr(params[key].default), option
+    code, out, _ = run(capsys, "solvers")
+    assert code == 0
+    row = next(line for line in out.splitlines() if line.startswith("│ milp "))
+    assert "formulation='counts'" in row and "highs_options=None" in row
+
+
+def test_tables_are_not_squeezed_when_piped(capsys) -> None:
+    code, out, _ = run(capsys, "costs", TINY)
+    widths = {len(line) for line in out.splitlines()[1:]}
+    assert code == 0 and max(widths) > 80  # one line per row, not wrapped into 80 columns
+    assert len(out.splitlines()) == 1 + 3 + 9 + 1  # title, header box, 9 rows, bottom
 
 
 def test_console_script_has_no_traceback() -> None:

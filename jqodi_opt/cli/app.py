@@ -17,8 +17,9 @@ import math
 import os
 import sys
 import traceback
-from enum import IntEnum
-from typing import Any, NoReturn
+from collections.abc import Iterable
+from enum import Enum, IntEnum
+from typing import Any, Literal, NoReturn
 
 import typer
 from rich.console import Console, ConsoleDimensions
@@ -33,13 +34,54 @@ from jqodi_opt.exceptions import (
     SuiteError,
 )
 
+EXIT_CODES_HELP = (
+    "Exit codes: 0 success; 1 infeasible (the problem, or the plan for evaluate); 2 bad input or "
+    "usage (one line naming the file and field, before any work); 3 time limit with no plan; "
+    "4 solver error or unexpected failure; 130 interrupted."
+)
+
+#: Help panels that group the commands in ``jqodi --help`` (others: Models, Inference).
+PROBLEMS, FINE_TUNING, BENCHMARKS = "Problems", "Fine-tuning", "Benchmarks"
+
 app = typer.Typer(
     name="jqodi",
-    help="Joint model, quantization, partition and offloading decisions for DNN fine-tuning.",
+    help="Joint model, quantization, partition and offloading decisions for DNN fine-tuning "
+    "and inference.",
+    epilog=EXIT_CODES_HELP,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _registry_enum(name: str, values: Iterable[str]) -> type[Enum]:
+    """A string enum of registered names: Typer shows them as the choices of an option."""
+    return Enum(name, [(value, value) for value in values], type=str)  # type: ignore[return-value]
+
+
+def choice(value: Any) -> str:
+    """The string behind a choice (Typer passes enum members, a default stays a string)."""
+    return str(getattr(value, "value", value))
+
+
+def _solver_names() -> list[str]:
+    """Every registered solver name (the registries of each problem family)."""
+    from jqodi_opt.solve import SOLVERS
+
+    return list(SOLVERS)
+
+
+def _family_names() -> list[str]:
+    from jqodi_opt.bench.families import FAMILIES
+
+    return list(FAMILIES)
+
+
+#: ``--solver`` choices: the registry of :mod:`jqodi_opt.solve`, read once at start-up.
+SolverName = _registry_enum("SolverName", _solver_names())
+#: ``generate --family`` choices.
+FamilyName = _registry_enum("FamilyName", _family_names())
+Estimator = Literal["robust", "expected"]
 
 
 class StdoutFailed(Exception):
@@ -169,7 +211,7 @@ def _stdout_failed(exc: OSError) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Runs the command line; input errors become one line each on stderr and exit code 2."""
     try:
-        code = app(args=argv, standalone_mode=False)
+        code = app(args=argv, prog_name="jqodi", standalone_mode=False)
         stdout.flush()
     except typer.Exit as exc:
         try:
@@ -193,16 +235,28 @@ def main(argv: list[str] | None = None) -> int:
         err.print("interrupted", highlight=False)
         return 130
     except typer.TyperException as exc:  # usage errors raised by the parser (click, vendored)
-        show = getattr(exc, "show", None)
-        if show is None:
-            raise
-        show()
-        return Exit.BAD_INPUT
+        return _usage_error(exc)
     except Exception as exc:  # a bug or a solver crash outside solve(): not the user's input
         return _unexpected(exc)
     if code == 130:  # typer turns Ctrl-C (KeyboardInterrupt) into a return value of 130
         err.print("interrupted", highlight=False)
     return int(code) if isinstance(code, int) else Exit.OK
+
+
+def _usage_error(exc: Exception) -> int:
+    """A parser error (missing argument, bad value, unknown option) as one line, exit 2."""
+    message = getattr(exc, "format_message", None)
+    if message is None or type(exc).__name__ == "NoArgsIsHelpError":
+        show = getattr(exc, "show", None)
+        if show is None:
+            raise exc
+        show()
+        return Exit.BAD_INPUT
+    text = " ".join(str(message()).replace("Value error, ", "").split())
+    ctx = getattr(exc, "ctx", None)
+    where = f" (see {ctx.command_path} --help)" if ctx is not None else ""
+    err.print(f"error: {text}{where}", highlight=False)
+    return Exit.BAD_INPUT
 
 
 def _unexpected(exc: BaseException) -> int:

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.table import Table
 
-from jqodi_opt.cli.app import UsageProblem, app, err, fmt, output_failed, print_json, wide_out
+from jqodi_opt.cli.app import (
+    BENCHMARKS,
+    FamilyName,
+    UsageProblem,
+    app,
+    choice,
+    err,
+    fmt,
+    output_failed,
+    print_json,
+    wide_out,
+)
 from jqodi_opt.exceptions import OutputError
 from jqodi_opt.output import atomic_output, check_output, check_output_dir
 
@@ -18,10 +29,10 @@ from jqodi_opt.output import atomic_output, check_output, check_output_dir
 # --------------------------------------------------------------------------------------------------
 
 
-@app.command("generate")
+@app.command("generate", rich_help_panel=BENCHMARKS)
 def generate_command(
     family: Annotated[
-        str,
+        FamilyName,  # type: ignore[valid-type]
         typer.Option(
             help="Instance family: paper-like, tradeoff, uncorrelated (fine-tuning); chain, dag, "
             "profile, mu2024 (inference, sized by --knob)."
@@ -52,6 +63,9 @@ def generate_command(
     from jqodi_opt.finetune.generate import generate_document, write_document
     from jqodi_opt.inference.generate import FAMILIES as INFERENCE_FAMILIES
 
+    family = choice(family)
+    if out_file is not None:  # before the work (jqodi_opt.output's rules)
+        check_output(out_file)
     sizes = {"models": models, "bitwidths": bitwidths, "blocks": blocks, "cuts": cuts,
              "edge_servers": edge_servers, "epochs": epochs}  # fmt: skip
     if family in INFERENCE_FAMILIES:
@@ -64,14 +78,6 @@ def generate_command(
         return
     if knob:
         raise UsageProblem(f"--knob is for the inference families, not {family}.")
-
-    from jqodi_opt.finetune.generate import FAMILIES as FINETUNE_FAMILIES
-
-    if family not in FINETUNE_FAMILIES:
-        known = [*FINETUNE_FAMILIES, *INFERENCE_FAMILIES]
-        raise UsageProblem(f"family {family!r} not understood; choose from {', '.join(known)}.")
-    if out_file is not None:
-        check_output(out_file)
     try:
         document = generate_document(
             family, seed=seed, models=models, bitwidths=bitwidths, blocks=blocks, cuts=cuts,
@@ -127,7 +133,7 @@ def _generate_inference(
     err.print(f"{out_file}: {document['name']}", markup=False, highlight=False)
 
 
-@app.command("bench")
+@app.command("bench", rich_help_panel=BENCHMARKS)
 def bench_command(
     suite: Annotated[str, typer.Argument(help="Suite file, or a name in benchmarks/ (smoke).")],
     workers: Annotated[
@@ -140,7 +146,7 @@ def bench_command(
         Path | None, typer.Option("--db", help="Results file (default results/SUITE.sqlite).")
     ] = None,
     method: Annotated[
-        str | None, typer.Option(help="How each run's process starts: fork or exec.")
+        Literal["fork", "exec"] | None, typer.Option(help="How each run's process starts.")
     ] = None,
     only: Annotated[
         str | None, typer.Option("--solvers", help="Only these solver entries (a,b,...).")
@@ -154,8 +160,6 @@ def bench_command(
 
     if workers is not None and workers < 1:
         raise UsageProblem(f"--workers {workers} not understood (must be >= 1).")
-    if method not in (None, "fork", "exec"):
-        raise UsageProblem(f"--method {method!r} not understood (fork or exec).")
     if scheduler is not None:  # before the runner: a dead address is one line, not 30 s
         check_scheduler(scheduler)
     loaded = load_suite(suite)
@@ -208,7 +212,7 @@ def check_scheduler(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
         raise UsageProblem(f"--scheduler {address}: cannot connect ({reason}).") from None
 
 
-@app.command("report")
+@app.command("report", rich_help_panel=BENCHMARKS)
 def report_command(
     db_file: Annotated[Path, typer.Argument(help="Results file written by `jqodi bench`.")],
     out_dir: Annotated[

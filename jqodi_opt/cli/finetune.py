@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
 from jqodi_opt.cli.app import (
+    FINE_TUNING,
+    Estimator,
+    SolverName,
     UsageProblem,
     app,
+    choice,
     err,
     fmt,
     out,
@@ -27,12 +31,13 @@ from jqodi_opt.output import atomic_output, check_output
 # --------------------------------------------------------------------------------------------------
 
 
-@app.command("simulate")
+@app.command("simulate", rich_help_panel=FINE_TUNING)
 def simulate_command(
     instance: Annotated[Path, typer.Argument(help="Instance file (with truth curves).")],
     plan: Annotated[Path, typer.Argument(help="Plan file (jqodi-plan/1).")],
     curve: Annotated[
-        str, typer.Option(help="Curve to run against: truth, expected or robust.")
+        Literal["truth", "expected", "robust"],
+        typer.Option(help="Curve to run against: the real one (truth) or an estimator's."),
     ] = "truth",
     trajectory: Annotated[
         bool, typer.Option("--trajectory", help="With --json: per-epoch time, energy, loss.")
@@ -47,11 +52,9 @@ def simulate_command(
     from jqodi_opt.finetune.simulate import simulate
     from jqodi_opt.read import read_instance
 
-    if curve not in ("truth", "expected", "robust"):
-        raise UsageProblem(f"--curve {curve!r} not understood (truth, expected or robust).")
     data, chosen = read_instance(instance), read_plan(plan)
     check_plan_size(chosen, data, str(plan))  # before anything is expanded epoch by epoch
-    sim = simulate(data, chosen, curve=curve)  # type: ignore[arg-type]
+    sim = simulate(data, chosen, curve=curve)
     if json_out:
         print_json(sim.to_dict(trajectory=trajectory))
         return
@@ -77,7 +80,7 @@ def simulate_command(
         err.print(f"note: {note}", markup=False, highlight=False)
 
 
-@app.command("compare")
+@app.command("compare", rich_help_panel=FINE_TUNING)
 def compare_command(
     instance: Annotated[Path, typer.Argument(help="Instance file.")],
     solvers_list: Annotated[
@@ -91,10 +94,11 @@ def compare_command(
         float | None, typer.Option("--time-limit", help="Per-solver time limit (s).")
     ] = None,
     estimator: Annotated[
-        str, typer.Option(help="Learning estimator for the epoch count: robust or expected.")
+        Estimator, typer.Option(help="Learning estimator for the epoch count.")
     ] = "robust",
     exact: Annotated[
-        str, typer.Option(help="Exact solver the baselines use on their restrictions.")
+        SolverName,  # type: ignore[valid-type]
+        typer.Option(help="Exact solver the baselines use on their restrictions."),
     ] = "milp",
     plot: Annotated[
         Path | None, typer.Option("--plot", help="Draw loss vs energy and time (Fig. 7) here.")
@@ -122,8 +126,7 @@ def compare_command(
     from jqodi_opt.finetune.compare import DEFAULT_SOLVERS, compare
     from jqodi_opt.read import read_instance
 
-    if estimator not in ("robust", "expected"):
-        raise UsageProblem(f"--estimator {estimator!r} not understood (robust or expected).")
+    exact = choice(exact)
     names = (
         [s.strip() for s in solvers_list.split(",") if s.strip()]
         if solvers_list
@@ -141,7 +144,7 @@ def compare_command(
     if plot is not None:
         check_output(plot, inputs=[instance])
     data = read_instance(instance)
-    comparison = compare(data, names, time_limit, estimator, exact)  # type: ignore[arg-type]
+    comparison = compare(data, names, time_limit, estimator, exact)
     failure = None
     if plot is not None:
         import matplotlib
@@ -239,7 +242,7 @@ def compare_command(
         output_failed(failure)
 
 
-@app.command("tree")
+@app.command("tree", rich_help_panel=FINE_TUNING)
 def tree_command(
     instance: Annotated[Path, typer.Argument(help="Instance file.")],
     candidate: Annotated[str, typer.Option(help="The (model, bits) pair, as MODEL,BITS.")],

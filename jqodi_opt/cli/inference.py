@@ -202,7 +202,7 @@ def compare_inference_file(
     return int(Exit.OK)
 
 
-@app.command("pareto")
+@app.command("pareto", rich_help_panel="Inference")
 def pareto_command(
     instance: Annotated[Path, typer.Argument(help="Inference instance (jqodi-inference/1).")],
     solver: Annotated[
@@ -313,7 +313,7 @@ def _plot(problem: Any, front: Any, path: Path, time_limit: float | None) -> Non
 # --------------------------------------------------------------------------------------------------
 
 
-@app.command("fit-accuracy")
+@app.command("fit-accuracy", rich_help_panel="Inference")
 def fit_accuracy_command(
     samples: Annotated[Path, typer.Argument(help="CSV of measured configurations.")],
     out_file: Annotated[

@@ -13,7 +13,7 @@ from rich.table import Table
 from jqodi_opt.cli.app import Exit, UsageProblem, app, err, fmt, out, print_json
 
 
-@app.command("lifecycle")
+@app.command("lifecycle", rich_help_panel="Lifecycle")
 def lifecycle_command(
     instance: Annotated[Path, typer.Argument(help="Instance file with a serving section.")],
     requests: Annotated[

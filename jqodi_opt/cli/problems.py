@@ -4,14 +4,27 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from jqodi_opt.cli.app import Exit, UsageProblem, app, err, fmt, out, output_failed, print_json
+from jqodi_opt.cli.app import (
+    PROBLEMS,
+    Estimator,
+    Exit,
+    SolverName,
+    UsageProblem,
+    app,
+    choice,
+    err,
+    fmt,
+    out,
+    output_failed,
+    print_json,
+)
 from jqodi_opt.exceptions import InputError, OptionError, OutputError, SolverNotFound
 from jqodi_opt.output import check_output
 
@@ -20,7 +33,7 @@ from jqodi_opt.output import check_output
 # --------------------------------------------------------------------------------------------------
 
 
-@app.command()
+@app.command(rich_help_panel=PROBLEMS)
 def validate(
     instances: Annotated[list[Path], typer.Argument(help="Instance files (JSON or YAML).")],
     json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
@@ -64,7 +77,7 @@ def validate(
     raise typer.Exit(Exit.BAD_INPUT if failed else Exit.OK)
 
 
-@app.command()
+@app.command(rich_help_panel=PROBLEMS)
 def schema() -> None:
     """Print the JSON Schema of the instance format jqodi-instance/1."""
     from jqodi_opt.read import instance_schema
@@ -72,7 +85,7 @@ def schema() -> None:
     print_json(instance_schema())
 
 
-@app.command()
+@app.command(rich_help_panel=PROBLEMS)
 def costs(
     instance: Annotated[Path, typer.Argument(help="Instance file.")],
     json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
@@ -120,19 +133,65 @@ def _parse_option(text: str) -> tuple[str, Any]:
     return key.strip().replace("-", "_"), value
 
 
-@app.command("solve")
+def solver_options(name: str) -> list[str]:
+    """The ``-o`` options of a solver as ``NAME=DEFAULT``: its backend's parameters after
+    ``problem`` and ``time_limit``, read from the backend's source (no heavy import), so the list
+    is the signature that :func:`jqodi_opt.solve.check_options` checks against."""
+    import ast
+    import importlib.util
+
+    from jqodi_opt.solve import SOLVERS
+
+    info = SOLVERS[name]
+    spec = importlib.util.find_spec(info.module)
+    if spec is None or spec.origin is None:
+        return []
+    tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
+    function = next(
+        (n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == info.function), None
+    )
+    if function is None:
+        return []
+    args = function.args
+    positional = [*args.posonlyargs, *args.args]
+    defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults))
+    keyword = zip(args.kwonlyargs, args.kw_defaults, strict=True)
+    pairs = [*zip(positional, [*defaults, *args.defaults], strict=True), *keyword]
+    return [
+        f"{arg.arg}={ast.unparse(default)}" if default is not None else arg.arg
+        for arg, default in pairs
+        if arg.arg not in ("problem", "time_limit")
+    ]
+
+
+def _option_help() -> str:
+    """``solve -o`` help: every solver's options, from the backends' signatures."""
+    from jqodi_opt.solve import SOLVERS
+
+    listed = "; ".join(
+        f"{name}: {', '.join(o.split('=')[0] for o in solver_options(name))}"
+        for name in SOLVERS
+        if solver_options(name)
+    )
+    return f"Solver option NAME=VALUE (repeatable; value read as JSON if it parses). {listed}."
+
+
+@app.command("solve", rich_help_panel=PROBLEMS)
 def solve_command(
     instance: Annotated[Path, typer.Argument(help="Instance file.")],
-    solver: Annotated[str, typer.Option(help="Solver name (see `jqodi solvers`).")] = "milp",
+    solver: Annotated[
+        SolverName,  # type: ignore[valid-type]
+        typer.Option(help="Solver (`jqodi solvers` describes them)."),
+    ] = "milp",
     time_limit: Annotated[
         float | None, typer.Option("--time-limit", help="Time limit in seconds.")
     ] = None,
     estimator: Annotated[
-        str, typer.Option(help="Learning estimator for the epoch count: robust or expected.")
+        Estimator, typer.Option(help="Learning estimator for the epoch count.")
     ] = "robust",
     option: Annotated[
         list[str] | None,
-        typer.Option("--option", "-o", help="Solver option NAME=VALUE (repeatable)."),
+        typer.Option("--option", "-o", help=_option_help()),
     ] = None,
     plan_out: Annotated[Path | None, typer.Option("--out", help="Write the plan here.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the plan JSON.")] = False,
@@ -144,8 +203,7 @@ def solve_command(
     from jqodi_opt.result import Status
     from jqodi_opt.solve import solve
 
-    if estimator not in ("robust", "expected"):
-        raise UsageProblem(f"--estimator {estimator!r} not understood (robust or expected).")
+    solver = choice(solver)
     options = dict(_parse_option(o) for o in option or [])
     check_request(solver, time_limit, options)
     if plan_out is not None:  # before the work: a solve may take hours
@@ -158,7 +216,7 @@ def solve_command(
         )
     from jqodi_opt.finetune.plan import write_plan
 
-    problem = compile_problem(read_instance(instance), estimator=estimator)  # type: ignore[arg-type]
+    problem = compile_problem(read_instance(instance), estimator=estimator)
     err.print(
         f"solving {problem.name} with {solver}: {len(problem.candidates)} candidates, "
         f"{problem.num_epoch_options:,} epoch-option pairs",
@@ -239,12 +297,13 @@ def show_result(result: Any) -> None:
         err.print(f"note: {reason}", markup=False, highlight=False)
 
 
-@app.command("evaluate")
+@app.command("evaluate", rich_help_panel=PROBLEMS)
 def evaluate_command(
     instance: Annotated[Path, typer.Argument(help="Instance file.")],
     plan: Annotated[Path, typer.Argument(help="Plan file (jqodi-plan/1).")],
     estimator: Annotated[
-        str | None, typer.Option(help="Estimator fixing the epoch count (default: the plan's).")
+        Estimator | None,
+        typer.Option(help="Estimator fixing the epoch count (default: the plan's)."),
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
@@ -262,13 +321,11 @@ def evaluate_command(
     from jqodi_opt.finetune.plan import NoPlan, read_outcome
     from jqodi_opt.read import read_instance
 
-    if estimator not in (None, "robust", "expected"):
-        raise UsageProblem(f"--estimator {estimator!r} not understood (robust or expected).")
     data = read_instance(instance)
     outcome = read_outcome(plan)
     if isinstance(outcome, NoPlan):
         _no_plan(plan, outcome, json_out)
-    check = evaluate(data, outcome, estimator)  # type: ignore[arg-type]
+    check = evaluate(data, outcome, estimator)
     if json_out:
         print_json(check.to_dict())
     else:
@@ -289,7 +346,7 @@ NO_PLAN_EXIT = {"infeasible": Exit.INFEASIBLE, "time_limit": Exit.TIME_LIMIT,
                 "error": Exit.SOLVER_ERROR}  # fmt: skip
 
 
-def _no_plan(path: Path, outcome: Any, json_out: bool) -> None:
+def _no_plan(path: Path, outcome: Any, json_out: bool) -> NoReturn:
     """Reports a plan file without a plan and exits with the code of its status."""
     said = f"no plan to evaluate: the solve ended {outcome.status}" + (
         f" ({outcome.solver})" if outcome.solver else ""
@@ -306,14 +363,15 @@ def _no_plan(path: Path, outcome: Any, json_out: bool) -> None:
     raise typer.Exit(NO_PLAN_EXIT[outcome.status])
 
 
-@app.command()
+@app.command(rich_help_panel=PROBLEMS)
 def solvers() -> None:
-    """List the registered solvers."""
+    """List the registered solvers and the options each takes with -o NAME=VALUE."""
     from jqodi_opt.solve import SOLVERS
 
     view = Table(title="solvers")
-    for column in ("name", "exact", "what"):
+    for column in ("name", "exact", "what", "options (-o NAME=VALUE, default)"):
         view.add_column(column)
     for name, info in SOLVERS.items():
-        view.add_row(name, "yes" if info.exact else "no", info.description)
+        options = ", ".join(solver_options(name)) or "-"
+        view.add_row(name, "yes" if info.exact else "no", info.description, options)
     out.print(view)
