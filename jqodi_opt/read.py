@@ -41,6 +41,18 @@ class _BoundedLoader(yaml.SafeLoader):
         _check_expanded_size(node)
         return super().construct_document(node)
 
+    # The scanner's cost grows with the square of the nesting (it revisits every open level at
+    # each token), so nesting is refused while scanning, at MAX_DEPTH levels.
+    def fetch_flow_collection_start(self, token_class: Any) -> None:
+        if self.flow_level >= MAX_DEPTH:
+            raise _Refused(f"nested more than {MAX_DEPTH} levels deep")
+        super().fetch_flow_collection_start(token_class)
+
+    def add_indent(self, column: int) -> bool:
+        if len(self.indents) >= MAX_DEPTH:
+            raise _Refused(f"nested more than {MAX_DEPTH} levels deep")
+        return bool(super().add_indent(column))
+
 
 def _check_expanded_size(root: yaml.Node) -> None:
     """Counts the values ``root`` stands for with aliases expanded, each shared node once."""
