@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from jqodi_opt.hardware import Source
 
 
-@app.command("import-onnx")
+@app.command("import-onnx", rich_help_panel="Models")
 def import_onnx_command(
     model_file: Annotated[Path, typer.Argument(help="The ONNX model.", show_default=False)],
     out_file: Annotated[Path, typer.Option("--out", help="The jqodi-model/1 file to write.")],
@@ -47,7 +47,9 @@ def import_onnx_command(
     """Profile an ONNX model into a jqodi-model/1 file (FLOPs, params, tensor sizes per layer)."""
     from jqodi_opt.graph import coarsen, write_model
     from jqodi_opt.onnx_import import UncountedWarning, import_onnx, parse_shape
+    from jqodi_opt.output import check_output
 
+    check_output(out_file, inputs=[model_file])  # before the work (jqodi_opt.output's rules)
     shape = parse_shape(input_shape) if input_shape is not None else None
     if coarsen_to is not None and coarsen_to < 1:
         raise UsageProblem(f"--coarsen {coarsen_to} not understood (must be >= 1).")
@@ -82,7 +84,7 @@ def import_onnx_command(
         print_json(model.to_dict())
 
 
-@app.command("models")
+@app.command("models", rich_help_panel="Models")
 def models_command(
     json_out: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
