@@ -128,7 +128,7 @@ def _parse_option(text: str) -> tuple[str, Any]:
     key, raw = text.split("=", 1)
     try:
         value: Any = json.loads(raw)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # not JSON (or absurd JSON): the text itself
         value = raw
     return key.strip().replace("-", "_"), value
 
