@@ -166,4 +166,4 @@ def test_bad_arguments(kwargs, message):
 
 def test_cli_generate_bad_family(capsys):
     assert main(["generate", "--family", "nope"]) == 2
-    assert "family 'nope' not understood" in capsys.readouterr().err
+    assert "'--family': 'nope' is not one of 'paper-like'," in capsys.readouterr().err

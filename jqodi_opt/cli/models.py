@@ -50,7 +50,10 @@ def import_onnx_command(
     from jqodi_opt.output import check_output
 
     check_output(out_file, inputs=[model_file])  # before the work (jqodi_opt.output's rules)
-    shape = parse_shape(input_shape) if input_shape is not None else None
+    try:
+        shape = parse_shape(input_shape) if input_shape is not None else None
+    except ValueError as exc:  # the shape text is the caller's: bad usage, exit 2
+        raise UsageProblem(str(exc)) from None
     if coarsen_to is not None and coarsen_to < 1:
         raise UsageProblem(f"--coarsen {coarsen_to} not understood (must be >= 1).")
     with warnings.catch_warnings(record=True) as caught:
