@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -136,21 +137,27 @@ def test_help_shows_choices_options_panels_and_exit_codes(capsys, monkeypatch) -
 def test_solvers_lists_each_backends_options_from_its_signature(capsys) -> None:
     import inspect
 
-    from jqodi_opt.cli.problems import solver_options
-    from jqodi_opt.solve import SOLVERS, backend
+    from jqodi_opt.solve import FAMILIES, backend
 
-    for name in SOLVERS:
-        params = inspect.signature(backend(name)).parameters
-        expected = [p for p in params if p not in ("problem", "time_limit")]
-        assert [o.split("=")[0] for o in solver_options(name)] == expected, name
-        for option in solver_options(name):
-            key, _, default = option.partition("=")
-            if default and not default.isupper():  # a literal, not a module constant
-                assert default == repr(params[key].default), option
+    for family, registry in FAMILIES.items():
+        for name in registry:
+            _check_listed_options(name, family, inspect.signature(backend(name, family)))
     code, out, _ = run(capsys, "solvers")
     assert code == 0
-    row = next(line for line in out.splitlines() if line.startswith("│ milp "))
+    row = next(line for line in out.splitlines() if line.startswith("│ finetune  │ milp "))
     assert "formulation='counts'" in row and "highs_options=None" in row
+
+
+def _check_listed_options(name: str, family: str, signature: Any) -> None:
+    from jqodi_opt.cli.problems import solver_options
+
+    params = signature.parameters
+    expected = [p for p in params if p not in ("problem", "time_limit")]
+    assert [o.split("=")[0] for o in solver_options(name, family)] == expected, name
+    for option in solver_options(name, family):
+        key, _, default = option.partition("=")
+        if default and not default.isupper():  # a literal, not a module constant
+            assert default == repr(params[key].default), option
 
 
 def test_tables_are_not_squeezed_when_piped(capsys) -> None:

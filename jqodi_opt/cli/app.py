@@ -66,9 +66,9 @@ def choice(value: Any) -> str:
 
 def _solver_names() -> list[str]:
     """Every registered solver name (the registries of each problem family)."""
-    from jqodi_opt.solve import SOLVERS
+    from jqodi_opt.solve import FAMILIES
 
-    return list(SOLVERS)
+    return list(dict.fromkeys(name for registry in FAMILIES.values() for name in registry))
 
 
 def _family_names() -> list[str]:

@@ -133,16 +133,16 @@ def _parse_option(text: str) -> tuple[str, Any]:
     return key.strip().replace("-", "_"), value
 
 
-def solver_options(name: str) -> list[str]:
+def solver_options(name: str, family: str = "finetune") -> list[str]:
     """The ``-o`` options of a solver as ``NAME=DEFAULT``: its backend's parameters after
     ``problem`` and ``time_limit``, read from the backend's source (no heavy import), so the list
     is the signature that :func:`jqodi_opt.solve.check_options` checks against."""
     import ast
     import importlib.util
 
-    from jqodi_opt.solve import SOLVERS
+    from jqodi_opt.solve import FAMILIES
 
-    info = SOLVERS[name]
+    info = FAMILIES[family][name]
     spec = importlib.util.find_spec(info.module)
     if spec is None or spec.origin is None:
         return []
@@ -166,12 +166,14 @@ def solver_options(name: str) -> list[str]:
 
 def _option_help() -> str:
     """``solve -o`` help: every solver's options, from the backends' signatures."""
-    from jqodi_opt.solve import SOLVERS
+    from jqodi_opt.solve import FAMILIES
 
     listed = "; ".join(
-        f"{name}: {', '.join(o.split('=')[0] for o in solver_options(name))}"
-        for name in SOLVERS
-        if solver_options(name)
+        f"{name}{'' if family == 'finetune' else f' ({family})'}: "
+        f"{', '.join(o.split('=')[0] for o in solver_options(name, family))}"
+        for family, registry in FAMILIES.items()
+        for name in registry
+        if solver_options(name, family)
     )
     return f"Solver option NAME=VALUE (repeatable; value read as JSON if it parses). {listed}."
 
@@ -365,13 +367,14 @@ def _no_plan(path: Path, outcome: Any, json_out: bool) -> NoReturn:
 
 @app.command(rich_help_panel=PROBLEMS)
 def solvers() -> None:
-    """List the registered solvers and the options each takes with -o NAME=VALUE."""
-    from jqodi_opt.solve import SOLVERS
+    """List the registered solvers of each problem family and the options each takes (-o)."""
+    from jqodi_opt.solve import FAMILIES
 
     view = Table(title="solvers")
-    for column in ("name", "exact", "what", "options (-o NAME=VALUE, default)"):
+    for column in ("family", "name", "exact", "what", "options (-o NAME=VALUE, default)"):
         view.add_column(column)
-    for name, info in SOLVERS.items():
-        options = ", ".join(solver_options(name)) or "-"
-        view.add_row(name, "yes" if info.exact else "no", info.description, options)
+    for family, registry in FAMILIES.items():
+        for name, info in registry.items():
+            options = ", ".join(solver_options(name, family)) or "-"
+            view.add_row(family, name, "yes" if info.exact else "no", info.description, options)
     out.print(view)
