@@ -7,8 +7,10 @@ Parsing (fields out of a JSON or YAML document) is kept apart from building (the
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -119,7 +121,13 @@ def _check_bounds(document: Any) -> None:
 
 
 def _read_text(path: str | os.PathLike[str]) -> str:
-    """The file's text, refusing a file (or device, or FIFO) bigger than :data:`MAX_FILE_BYTES`."""
+    """The file's text; refuses what is not a regular file and a file bigger than
+    :data:`MAX_FILE_BYTES`."""
+    info = os.stat(path)  # FileNotFoundError and the like are worded by the caller
+    if stat.S_ISDIR(info.st_mode):
+        raise IsADirectoryError(errno.EISDIR, "is a directory")
+    if not stat.S_ISREG(info.st_mode):  # a FIFO or a device would block or never end
+        raise _Refused("cannot read: not a regular file")
     with open(path, "rb") as stream:
         data = stream.read(MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:

@@ -315,3 +315,14 @@ def test_unreachable_scheduler_is_one_line_before_the_runner(capsys, tmp_path: P
         [line] = err.splitlines()
         assert line.startswith(f"error: {message}")
     assert not db.exists()  # nothing was started
+
+
+@pytest.mark.timeout(60)
+def test_a_fifo_or_device_as_input_is_refused_without_reading(capsys, tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "instance.json"
+    os.mkfifo(fifo)  # opening it for reading would wait for a writer forever
+    refused(capsys, fifo, "cannot read: not a regular file")
+    refused(capsys, Path("/dev/zero"), "cannot read: not a regular file")  # never ends
+    refused(capsys, tmp_path, "cannot read: is a directory")

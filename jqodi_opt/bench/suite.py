@@ -226,6 +226,8 @@ def load_suite(path: str | os.PathLike[str]) -> Suite:
         Naming the file and the field for every problem found.
     """
     path = resolve_suite_path(path)
+    if not path.is_file():  # a directory, a FIFO or a device: never opened
+        raise SuiteError(f"{path}: cannot read: not a regular file")
     try:
         with open(path, "rb") as stream:
             data = stream.read(MAX_SUITE_BYTES + 1)
