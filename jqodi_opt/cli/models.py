@@ -129,7 +129,7 @@ def models_command(
     out.print(table)
 
 
-@app.command("hardware")
+@app.command("hardware", rich_help_panel="Models")
 def hardware_command(
     json_out: Annotated[bool, typer.Option("--json", help="Print the catalogue as JSON.")] = False,
 ) -> None:
