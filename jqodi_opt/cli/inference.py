@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from jqodi_opt.cli.app import Exit, UsageProblem, app, err, fmt, out, print_json
 from jqodi_opt.result import Status
@@ -60,7 +60,7 @@ def solve_inference_file(
     document = result.to_plan_document()
     if plan_out is not None:
         write_inference_plan(document, plan_out)
-        err.print(f"plan written to {escape(str(plan_out))}", highlight=False)
+        err.print(f"plan written to {plan_out!s}", highlight=False)
     if json_out:
         print_json(document)
     else:
@@ -71,7 +71,12 @@ def solve_inference_file(
 def show_inference_result(result: Any) -> None:
     """Prints an inference result: the totals, then the layers run by run."""
     if result.plan is None:
-        out.print(f"[bold]{result.status}[/bold] ({result.solver}, {result.runtime_s:.3f} s)")
+        out.print(
+            Text.assemble(
+                (str(result.status), "bold"), f" ({result.solver}, {result.runtime_s:.3f} s)"
+            ),
+            highlight=False,
+        )
         for reason in result.reasons:
             out.print(f"  - {reason}", markup=False, highlight=False)
         return
@@ -92,15 +97,13 @@ def show_inference_result(result: Any) -> None:
         ("runtime", f"build {result.build_time_s:.3f} s + solve {result.solve_time_s:.3f} s"),
     ]
     for key, value in rows:
-        head.add_row(key, escape(str(value)))
+        head.add_row(key, str(value))
     out.print(head)
     layers = Table(title="layers (model order)")
     for column in ("layer", "server", "bits", "pruning", "compression"):
         layers.add_column(column, justify="left" if column in ("layer", "server") else "right")
     for c in plan.layers:
-        layers.add_row(
-            escape(c.layer), escape(c.server), str(c.bits), f"{c.pruning:g}", f"{c.compression:g}"
-        )
+        layers.add_row(c.layer, c.server, str(c.bits), f"{c.pruning:g}", f"{c.compression:g}")
     out.print(layers)
     if plan.input_compression != 1.0:
         out.print(f"input compression {plan.input_compression:g}")
@@ -121,7 +124,7 @@ def _short(name: str, limit: int = 24) -> str:
 
 
 def _counts(mapping: dict[Any, int]) -> str:
-    return " ".join(f"{escape(str(k))}:{v}" for k, v in mapping.items()) or "-"
+    return " ".join(f"{k!s}:{v}" for k, v in mapping.items()) or "-"
 
 
 def compare_inference_file(
@@ -135,7 +138,7 @@ def compare_inference_file(
     if json_out:
         print_json(comparison.to_dict(problem))
         return int(Exit.OK)
-    view = Table(title=f"{escape(problem.name)}: objective {problem.objective}")
+    view = Table(title=f"{problem.name}: objective {problem.objective}")
     columns = (
         "solver",
         "status",
@@ -164,19 +167,16 @@ def compare_inference_file(
             why = row.note or "; ".join(result.reasons if result else [])
             notes.append(f"{row.solver}: {row.status}: {why}")
             runtime = "" if result is None else f"{result.runtime_s:.3f}"
-            view.add_row(escape(row.solver), escape(row.status), *["-"] * 11, runtime)
+            view.add_row(row.solver, row.status, *["-"] * 11, runtime)
             continue
         plan = result.plan
         summary = placement_summary(problem, plan)
         cut = summary["cut_tensors"]
         view.add_row(
-            escape(row.solver),
-            escape(row.status),
+            row.solver,
+            row.status,
             _counts(summary["layers_per_server"]),
-            escape(
-                ", ".join(_short(c) for c in cut[:3])
-                + (f" +{len(cut) - 3}" if len(cut) > 3 else "")
-            )
+            ", ".join(_short(c) for c in cut[:3]) + (f" +{len(cut) - 3}" if len(cut) > 3 else "")
             or "-",
             _counts(summary["bits"]),
             _counts(summary["pruning"]),
@@ -241,7 +241,7 @@ def pareto_command(
     if json_out:
         print_json(front.to_dict())
     else:
-        view = Table(title=f"{escape(problem.name)}: latency-energy front ({solver})")
+        view = Table(title=f"{problem.name}: latency-energy front ({solver})")
         for column in (
             "#",
             "latency s",
@@ -261,7 +261,7 @@ def pareto_command(
                 fmt(p.device_energy_j),
                 fmt(p.plan.accuracy_drop, 3),
                 found,
-                escape(p.plan.summary()[:70]),
+                p.plan.summary()[:70],
             )
         _wide(view)
         err.print(
@@ -305,7 +305,7 @@ def _plot(problem: Any, front: Any, path: Path, time_limit: float | None) -> Non
         figure.savefig(path)
     except (OSError, ValueError) as exc:  # unwritable path, unknown image format
         raise UsageProblem(f"--plot {path}: {exc}") from None
-    err.print(f"plot written to {escape(str(path))}", highlight=False)
+    err.print(f"plot written to {path!s}", highlight=False)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -207,10 +207,11 @@ def solve_command(
 
     solver = choice(solver)
     options = dict(_parse_option(o) for o in option or [])
-    check_request(solver, time_limit, options)
+    inference = is_inference_file(instance)
+    check_request(solver, time_limit, options, "inference" if inference else "finetune")
     if plan_out is not None:  # before the work: a solve may take hours
         check_output(plan_out, inputs=[instance])
-    if is_inference_file(instance):
+    if inference:
         from jqodi_opt.cli.inference import solve_inference_file
 
         raise typer.Exit(
@@ -248,14 +249,16 @@ def solve_command(
     raise typer.Exit(codes[result.status])
 
 
-def check_request(solver: str, time_limit: float | None, options: dict[str, Any]) -> None:
+def check_request(
+    solver: str, time_limit: float | None, options: dict[str, Any], family: str = "finetune"
+) -> None:
     """Refuses an unknown solver, a time limit that is not > 0 and options the backend does not
     take, before any file is read (exit 2); option *values* are checked by the backend."""
     from jqodi_opt.solve import backend, check_options
 
     if time_limit is not None and not time_limit > 0:  # also nan
         raise UsageProblem(f"--time-limit {time_limit} not understood (must be > 0 seconds).")
-    function = backend(solver)
+    function = backend(solver, family)
     try:
         check_options(solver, function, options)
     except (SolverNotFound, OptionError):
