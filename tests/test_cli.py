@@ -135,7 +135,7 @@ def test_help_shows_choices_options_panels_and_exit_codes(capsys, monkeypatch) -
     code, out, _ = run(capsys, "solve", "--help")
     text = "".join(out.split())
     assert "<milp|cpsat|exhaustive|jqodi|full-model|" in text and "<robust|expected>" in text
-    assert "milp:formulation,mip_rel_gap,threads," in text and "jqodi:time_buckets," in text
+    assert "milp:formulation,mip_rel_gap,num_workers," in text and "jqodi:time_buckets," in text
 
 
 def test_solvers_lists_each_backends_options_from_its_signature(capsys) -> None:
@@ -149,7 +149,7 @@ def test_solvers_lists_each_backends_options_from_its_signature(capsys) -> None:
     code, out, _ = run(capsys, "solvers")
     assert code == 0
     row = next(line for line in out.splitlines() if line.startswith("│ finetune  │ milp "))
-    assert "formulation='counts'" in row and "highs_options=None" in row
+    assert "formulation='counts'" in row and "num_workers=None" in row
 
 
 def _check_listed_options(name: str, family: str, signature: Any) -> None:

@@ -67,7 +67,11 @@ def test_traceback_on_request(capsys, monkeypatch) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--solver", "cpsat", "-o", "workers=0"], "error: workers 0 not understood (>= 1)."),
+        (["--solver", "cpsat", "-o", "num_workers=0"], "error: num_workers 0 not understood"),
+        (["--solver", "cpsat", "-o", "num_workers=abc"], "error: num_workers 'abc' not underst"),
+        (["--solver", "milp", "-o", "num_workers=0"], "error: num_workers 0 not understood"),
+        (["--solver", "milp", "-o", "mip_rel_gap=-1"], "error: mip_rel_gap -1 not understood"),
+        (["--solver", "milp", "-o", 'highs_options={"nope": 1}'], "error: HiGHS option nope=1"),
         (["--solver", "milp", "-o", "bogus=1"], "error: solver 'milp' does not take option(s) "),
         (["--time-limit", "nan"], "error: --time-limit nan not understood (must be > 0 seconds)."),
         (["--time-limit", "0"], "error: --time-limit 0.0 not understood (must be > 0 seconds)."),
