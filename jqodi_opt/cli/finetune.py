@@ -176,7 +176,7 @@ def compare_command(
         if failure is not None:
             output_failed(failure)
         return
-    view = Table(title=f"{escape(comparison.instance)}: T_max {fmt(comparison.time_limit_s)} s, "
+    view = Table(title=f"{comparison.instance}: T_max {fmt(comparison.time_limit_s)} s, "
                        f"L_max {fmt(comparison.loss_limit)}")  # fmt: skip
     columns = ("solver", "status", "model", "bits", "schedule", "energy J", "time s", "loss",
                "gap", "sim energy J", "sim time s", "sim epochs", "target", "in T_max",
@@ -301,7 +301,7 @@ def tree_command(
     if json_out:
         print_json(summary)
         return
-    view = Table(title=f"JQODI tree of {escape(cand.name)}: K = {cand.epochs}, {cand.num_options} "
+    view = Table(title=f"JQODI tree of {cand.name}: K = {cand.epochs}, {cand.num_options} "
                        f"options, {tree.time_buckets} cells of "
                        f"{fmt(tree.cell_s, 4)} s")  # fmt: skip
     for column in ("epoch", "states generated", "after merging", "merged away"):

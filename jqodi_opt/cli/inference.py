@@ -344,9 +344,7 @@ def fit_accuracy_command(
     if json_out:
         print_json(fit.report())
     else:
-        view = Table(
-            title=f"Accuracy fit of {escape(str(samples))} ({fit.rows} rows, {fit.folds}-fold CV)"
-        )
+        view = Table(title=f"Accuracy fit of {samples!s} ({fit.rows} rows, {fit.folds}-fold CV)")
         for column in ("model", "features", "CV R²", "± std", "ridge alpha"):
             view.add_column(column, justify="left" if column == "model" else "right")
         for score in fit.degrees:

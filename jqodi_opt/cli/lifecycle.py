@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from jqodi_opt.cli.app import Exit, UsageProblem, app, err, fmt, out, print_json
@@ -53,7 +52,7 @@ def lifecycle_command(
     if json_out:
         print_json(result.to_dict())
     else:
-        name = escape(data.name)
+        name = data.name
         view = Table(title=f"Lifecycle of {name} at N = {result.requests:,.0f} requests")
         for column in ("candidate", "fine-tune J", "J / request", "total J", "note"):
             view.add_column(column, justify="left" if column in ("candidate", "note") else "right")

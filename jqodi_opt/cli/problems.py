@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -98,13 +97,13 @@ def costs(
     if json_out:
         print_json(table.to_dict(orient="records"))
         return
-    view = Table(title=f"Per-epoch options of {escape(str(instance))}", show_lines=False)
+    view = Table(title=f"Per-epoch options of {instance!s}", show_lines=False)
     for column in ("model", "bits", "edge server", "cut", "epoch time s", "epoch energy J",
                    "quantize s", "quantize J"):  # fmt: skip
         view.add_column(column, justify="left" if column in ("model", "edge server") else "right")
     for row in table.to_dict(orient="records"):
         view.add_row(
-            escape(str(row["model"])), str(row["bits"]), escape(str(row["edge_server"])),
+            str(row["model"]), str(row["bits"]), str(row["edge_server"]),
             str(row["cut"]),
             fmt(row["epoch_time_s"], 4), fmt(row["epoch_energy_j"], 4),
             fmt(row["quantize_time_s"], 3), fmt(row["quantize_energy_j"], 3),
@@ -290,13 +289,13 @@ def show_result(result: Any) -> None:
         ("runtime", f"build {result.build_time_s:.3f} s + solve {result.solve_time_s:.3f} s"),
     ]  # fmt: skip
     for key, value in rows:
-        head.add_row(key, escape(value))
+        head.add_row(key, value)
     out.print(head)
     sched = Table(title="schedule (epoch order)")
     for column in ("epochs", "edge server", "cut"):
         sched.add_column(column, justify="right" if column != "edge server" else "left")
     for entry in plan.schedule:
-        sched.add_row(str(entry.epochs), escape(entry.edge_server), str(entry.cut))
+        sched.add_row(str(entry.epochs), entry.edge_server, str(entry.cut))
     out.print(sched)
     for reason in result.reasons:
         err.print(f"note: {reason}", markup=False, highlight=False)
