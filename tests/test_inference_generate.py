@@ -204,7 +204,7 @@ def test_cli_generate_inference_family(tmp_path, capsys):
         (["--family", "chain", "-k", "layers=0"], "layers = 0 not understood"),
         (["--family", "chain", "--blocks", "3"], "--blocks is a fine-tuning size"),
         (["--family", "tradeoff", "-k", "layers=3"], "--knob is for the inference families"),
-        (["--family", "nope"], "uncorrelated, chain, dag, profile, mu2024."),
+        (["--family", "nope"], "'uncorrelated', 'chain', 'dag', 'profile', 'mu2024'."),
     ],
 )
 def test_cli_generate_bad_knobs(args, message, capsys):
