@@ -73,7 +73,7 @@ def _terms(expr: Any) -> tuple[float, Sequence[float], Sequence[Any]]:
 
 
 @contextlib.contextmanager
-def _stdout_silenced() -> Iterator[None]:
+def stdout_silenced() -> Iterator[None]:
     """Sends file descriptor 1 to the null device for a while (highspy prints a banner from C++ on
     its first ``Highs()``, before any option can turn output off)."""
     sys.stdout.flush()
@@ -93,7 +93,7 @@ def new_highs() -> Any:
     """A quiet ``highspy.Highs``."""
     import highspy
 
-    with _stdout_silenced():
+    with stdout_silenced():
         highs = highspy.Highs()
     highs.setOptionValue("output_flag", False)
     return highs

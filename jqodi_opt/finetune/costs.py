@@ -6,13 +6,13 @@ J/bit, s, J.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from jqodi_opt.finetune.instance import Instance, Link
+from jqodi_opt.hardware import shannon_rate_bps
 
 
 def link_rate_bps(link: Link) -> float:
@@ -20,7 +20,7 @@ def link_rate_bps(link: Link) -> float:
     if link.rate_bps is not None:
         return link.rate_bps
     assert link.bandwidth_hz is not None and link.snr_db is not None
-    return link.bandwidth_hz * math.log2(1.0 + 10.0 ** (link.snr_db / 10.0))
+    return shannon_rate_bps(link.bandwidth_hz, link.snr_db)
 
 
 @dataclass(frozen=True)

@@ -23,12 +23,12 @@ the instance with plain loops, as an independent check.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from jqodi_opt.hardware import shannon_rate_bps
 from jqodi_opt.inference.instance import InferenceInstance, Link
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ def link_rate_bps(link: Link) -> float:
     if link.rate_bps is not None:
         return link.rate_bps
     assert link.bandwidth_hz is not None and link.snr_db is not None
-    return link.bandwidth_hz * math.log2(1.0 + 10.0 ** (link.snr_db / 10.0))
+    return shannon_rate_bps(link.bandwidth_hz, link.snr_db)
 
 
 @dataclass(frozen=True)

@@ -40,11 +40,8 @@ is that plan, reported ``feasible`` for the full problem (it is optimal only ove
 from __future__ import annotations
 
 import math
-import os
-import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +56,7 @@ from jqodi_opt.inference.problem import (
     InferenceProblem,
     assignment_violations,
 )
+from jqodi_opt.pyomo_highs import stdout_silenced
 from jqodi_opt.result import Status
 
 if TYPE_CHECKING:
@@ -551,7 +549,7 @@ def _milp(
     if cutoff is not None:
         # the LP relaxation first: a placement whose relaxation cannot beat the best plan so far
         # is passed over without branching
-        with _stdout_silenced():
+        with stdout_silenced():
             relaxed = milp(cost, integrality=np.zeros(num), bounds=Bounds(0.0, 1.0),
                            constraints=constraints, options=dict(options))  # fmt: skip
         if relaxed.status == 2:
@@ -561,7 +559,7 @@ def _milp(
     integrality = np.concatenate([np.ones(num_y), np.zeros(len(pairs))])
     if deadline is not None:
         options["time_limit"] = max(deadline - time.perf_counter(), 1e-3)
-    with _stdout_silenced():
+    with stdout_silenced():
         result = milp(cost, integrality=integrality, bounds=Bounds(0.0, 1.0),
                       constraints=constraints, options=options)  # fmt: skip
     if result.x is None:
@@ -582,23 +580,6 @@ def _milp(
         return FixedResult(Status.INFEASIBLE, reasons=[f"MILP plan rejected: {reasons[0]}"])
     status = Status.OPTIMAL if result.status == 0 else Status.TIME_LIMIT
     return FixedResult(status, plan, float(weights @ measures(problem, plan)))
-
-
-@contextmanager
-def _stdout_silenced() -> Iterator[None]:
-    """File descriptor 1 to the null device for a while: HiGHS (through scipy) prints debugging
-    lines from C++ on some MILPs whatever ``disp`` says."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    null = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(null, 1)
-        os.close(null)
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
 
 
 def _slot_index(var: int, offsets: np.ndarray) -> int:
