@@ -101,7 +101,7 @@ _SHORT_REPR = reprlib.Repr()
 _SHORT_REPR.maxlevel = 3
 _SHORT_REPR.maxstring = ECHO_LIMIT
 _SHORT_REPR.maxother = ECHO_LIMIT
-_SHORT_REPR.maxlong = 40
+_SHORT_REPR.maxlong = ECHO_LIMIT
 
 
 _TEMPLATES: Mapping[str, str] = {
@@ -122,8 +122,10 @@ _TEMPLATES: Mapping[str, str] = {
 
 def _number(value: Any) -> str:
     """A bound in a message: integers as written (``1000000``), floats short (``1e-09``)."""
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10**15:
         return str(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{float(value):g}"
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
