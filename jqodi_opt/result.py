@@ -11,6 +11,11 @@ import numpy as np
 
 from jqodi_opt.finetune.plan import FORMAT as PLAN_FORMAT
 
+#: Slack on the optimality gap when checking an ``optimal`` claim against the evaluated objective:
+#: CP-SAT's scaling (about 1e-9 relative) and HiGHS's feasibility tolerance (5e-10) move a bound by
+#: far less than this.
+BOUND_SLACK = 1e-8
+
 
 class Status(str, Enum):
     """Outcome of a solve (SPEC §2). ``OPTIMAL`` is reported only with a proof."""
@@ -153,4 +158,48 @@ class Result:
         return (
             f"{self.solver}: {self.status}, {self.plan.model}@{self.plan.bits}, "
             f"{self.objective:.6g} J, {self.plan.time_s:.6g} s{gap}, in {self.runtime_s:.3f} s"
+        )
+
+
+def settle_proof(
+    result: Result,
+    value: float,
+    bound: float | None,
+    claimed_optimal: bool,
+    *,
+    gap_limit: float,
+    floor: float = 1e-12,
+    unit: str = "",
+) -> None:
+    """Sets ``result``'s bound and gap from the evaluated objective ``value``, and downgrades an
+    ``optimal`` claim to ``feasible`` (with the reason) when the bound is not within
+    ``gap_limit`` (+ :data:`BOUND_SLACK`): never optimal without proof. Shared by both families.
+
+    Parameters
+    ----------
+    result
+        Its ``status`` is the backend's; ``bound``, ``gap``, ``status`` and ``reasons`` are set.
+    value
+        The plan's objective as recomputed by the family's ``evaluate``.
+    bound
+        The backend's lower bound, if any.
+    claimed_optimal
+        Whether the backend reported ``optimal`` (then a missing bound is the value itself).
+    gap_limit
+        The relative gap that counts as proven (``OPTIMALITY_GAP``).
+    floor
+        Smallest denominator of the relative gap.
+    unit
+        Appended to numbers in the reason (``" J"``).
+    """
+    if bound is not None and math.isfinite(bound):
+        result.bound = float(bound)
+        result.gap = max(0.0, (value - result.bound) / max(abs(value), floor))
+    elif claimed_optimal:
+        result.bound, result.gap = value, 0.0
+    if result.status is Status.OPTIMAL and (result.gap or 0.0) > gap_limit + BOUND_SLACK:
+        result.status = Status.FEASIBLE
+        result.reasons.append(
+            f"solver reported optimal, but its bound {result.bound:.10g}{unit} is "
+            f"{result.gap:.3g} below the plan's {value:.10g}{unit} (more than {gap_limit:g})"
         )

@@ -24,16 +24,10 @@ from jqodi_opt.finetune.evaluate import evaluate
 from jqodi_opt.finetune.plan import make_plan
 from jqodi_opt.finetune.problem import OPTIMALITY_GAP, Problem
 from jqodi_opt.finetune.solvers.options import real_number
-from jqodi_opt.result import Result, SolverOutput, Status
+from jqodi_opt.result import Result, SolverOutput, Status, settle_proof
 
 #: Objective agreement between exact solvers (SPEC §1.3).
 OBJECTIVE_TOLERANCE = 1e-6
-
-#: Slack on :data:`~jqodi_opt.finetune.problem.OPTIMALITY_GAP` when checking an ``optimal`` claim
-# against
-#: the evaluated energy: CP-SAT's energy scaling (about 1e-9 relative) and HiGHS's feasibility
-#: tolerance (5e-10) move a bound by far less than this.
-BOUND_SLACK = 1e-8
 
 
 @dataclass(frozen=True)
@@ -319,18 +313,10 @@ def finish(problem: Problem, solver: str, output: SolverOutput) -> Result:
     # the plan is then stamped once with all of them, and Result reads nothing else back.
     energy = check.energy_j
     result.objective = energy
-    if output.bound is not None and np.isfinite(output.bound):
-        result.bound = float(output.bound)
-        result.gap = max(0.0, (energy - result.bound) / max(abs(energy), 1e-12))
-    elif output.status is Status.OPTIMAL:
-        result.bound, result.gap = energy, 0.0
-    if result.status is Status.OPTIMAL and (result.gap or 0.0) > OPTIMALITY_GAP + BOUND_SLACK:
-        # Never optimal without proof: the bound must be within OPTIMALITY_GAP of the true energy.
-        result.status = Status.FEASIBLE
-        result.reasons.append(
-            f"solver reported optimal, but its bound {result.bound:.10g} J is {result.gap:.3g} "
-            f"below the plan's {energy:.10g} J (more than {OPTIMALITY_GAP:g})"
-        )
+    settle_proof(
+        result, energy, output.bound, output.status is Status.OPTIMAL,
+        gap_limit=OPTIMALITY_GAP, unit=" J",
+    )  # fmt: skip
     result.plan = plan.model_copy(
         update={
             "status": str(result.status),

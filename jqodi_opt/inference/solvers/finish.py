@@ -8,7 +8,7 @@ The objective value, latency, energy, device energy and accuracy drop of the res
 ``gap = (value - bound) / max(|value|, floor)`` with ``floor`` 1 for the normalised ``weighted``
 objective (its values are of order 1 and its optimum may be 0) and 1e-12 otherwise; ``optimal``
 stands only when that gap is within :data:`~jqodi_opt.finetune.problem.OPTIMALITY_GAP` (plus
-:data:`~jqodi_opt.solve.BOUND_SLACK`).
+:data:`~jqodi_opt.result.BOUND_SLACK`).
 """
 
 from __future__ import annotations
@@ -22,13 +22,10 @@ from jqodi_opt.inference.evaluate import evaluate_inference
 from jqodi_opt.inference.plan import FORMAT, make_inference_plan
 from jqodi_opt.inference.problem import InferenceProblem
 from jqodi_opt.inference.solvers.core import InferenceOutput
-from jqodi_opt.result import Result, Status
+from jqodi_opt.result import Result, Status, settle_proof
 
 #: Relative agreement asked between a backend's pricing of its plan and ``evaluate``'s.
 PRICING_TOLERANCE = 1e-7
-
-#: Slack on OPTIMALITY_GAP for floating-point effects (as jqodi_opt.solve.BOUND_SLACK).
-BOUND_SLACK = 1e-8
 
 
 def gap_floor(problem: InferenceProblem, output: InferenceOutput) -> float:
@@ -87,17 +84,10 @@ def finish_inference(
             return result
     value = float(np.dot(output.objective_weights, cost)) - output.offset
     result.objective = value
-    floor = gap_floor(problem, output)
-    if output.bound is not None and math.isfinite(output.bound):
-        result.gap = max(0.0, (value - output.bound) / max(abs(value), floor))
-    elif output.status is Status.OPTIMAL:
-        result.bound, result.gap = value, 0.0
-    if result.status is Status.OPTIMAL and (result.gap or 0.0) > OPTIMALITY_GAP + BOUND_SLACK:
-        result.status = Status.FEASIBLE
-        result.reasons.append(
-            f"solver reported optimal, but its bound {result.bound:.10g} is {result.gap:.3g} "
-            f"below the plan's {value:.10g} (more than {OPTIMALITY_GAP:g})"
-        )
+    settle_proof(
+        result, value, output.bound, output.status is Status.OPTIMAL,
+        gap_limit=OPTIMALITY_GAP, floor=gap_floor(problem, output),
+    )  # fmt: skip
     result.plan = plan.model_copy(
         update={
             "status": str(result.status),
