@@ -26,7 +26,7 @@ from typing import Annotated, Any
 import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from jqodi_opt.exceptions import InputError, describe_pydantic_error
+from jqodi_opt.exceptions import InputError, describe_pydantic_error, short
 
 FORMAT = "jqodi-model/1"
 
@@ -217,12 +217,6 @@ def graph_issues(model: ModelGraph) -> list[tuple[str, str]]:
                 )
         seen.add(layer.name)
     return issues
-
-
-def short(value: object, limit: int = 80) -> str:
-    """``repr(value)`` cut to ``limit`` characters, for messages that echo user input."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 # -------------------------------------------------------------------------------------------------

@@ -43,7 +43,8 @@ from typing import Any
 
 import numpy as np
 
-from jqodi_opt.graph import FORMAT, INPUT, Layer, ModelError, ModelGraph, short
+from jqodi_opt.exceptions import short
+from jqodi_opt.graph import FORMAT, INPUT, Layer, ModelError, ModelGraph
 
 #: Operators whose outputs describe shapes, not data: they and what depends on them only are
 #: dropped.

@@ -37,7 +37,8 @@ from pydantic import (
     Tag,
 )
 
-from jqodi_opt.graph import INPUT, MAX_QUANTITY, ModelGraph, short
+from jqodi_opt.exceptions import short
+from jqodi_opt.graph import INPUT, MAX_QUANTITY, ModelGraph
 
 FORMAT = "jqodi-inference/1"
 

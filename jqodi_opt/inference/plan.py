@@ -21,8 +21,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from jqodi_opt.exceptions import PlanError
-from jqodi_opt.graph import short
+from jqodi_opt.exceptions import PlanError, short
 from jqodi_opt.inference.problem import Assignment, InferenceProblem
 from jqodi_opt.inference.read import describe_error
 from jqodi_opt.read import load_document, write_json_atomic
