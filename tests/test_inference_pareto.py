@@ -110,6 +110,58 @@ def test_front_is_the_brute_force_front(seed: int, dag: bool, accuracy: bool, li
         assert t == pytest.approx(t_x, rel=1e-6) and e == pytest.approx(e_x, rel=1e-6)
 
 
+def test_a_coarser_resolution_skips_a_point_within_its_step() -> None:
+    # after fast (2.0 J) the next stage asks for E <= 1.9 J: mid (1.95 J) is skipped, and fast
+    # covers it as promised: no slower (0.01 <= 0.1 s), at most 5 % dearer (2.0 <= 1.95 / 0.95)
+    front = pareto_front(compiled(three_servers()), "exhaustive", resolution=0.05)
+    assert front.complete and front.resolution == 0.05
+    assert [p.plan.layers[0].server for p in front.front] == ["fast", "device"]
+    with pytest.raises(ValueError, match="resolution"):
+        pareto_front(compiled(three_servers()), "exhaustive", resolution=0.9)
+
+
+@settings(max_examples=8)
+@given(seed=st.integers(0, 10**6), dag=st.booleans(), resolution=st.sampled_from([0.01, 0.1, 0.3]))
+def test_a_coarse_front_covers_every_nondominated_point(
+    seed: int, dag: bool, resolution: float
+) -> None:
+    problem = compiled(random_inference(seed, layers=2, servers=3, dag=dag, pruning=False))
+    exact = nondominated_by_brute_force(problem)
+    front = pareto_front(problem, "exhaustive", sweep=np.array([]), resolution=resolution)
+    got = [(p.latency_s, p.energy_j) for p in front.front]
+    assert front.complete == bool(exact) and len(got) <= len(exact)
+    slack = 1 + 1e-9
+    for t, e in got:  # every reported point is a point of the exact front
+        assert any(
+            t == pytest.approx(t_x, rel=1e-6) and e == pytest.approx(e_x, rel=1e-6)
+            for t_x, e_x in exact
+        )
+    for t_x, e_x in exact:  # and covers it: no slower, at most `resolution` dearer
+        assert any(t <= t_x * slack and e * (1 - resolution) <= e_x * slack for t, e in got)
+
+
+def test_progress_hears_each_point_and_ctrl_c_keeps_the_points_so_far() -> None:
+    lines: list[str] = []
+    front = pareto_front(compiled(three_servers()), "exhaustive", progress=lines.append)
+    assert [line.split(":")[0] for line in lines if line.startswith("front")] == [
+        "front point 1",
+        "front point 2",
+        "front point 3",
+    ]
+    assert lines[-1].startswith("weighted sums: 99 of 99")
+
+    def interrupt_after_the_second(line: str) -> None:
+        if line.startswith("front point 2"):
+            raise KeyboardInterrupt
+
+    front = pareto_front(
+        compiled(three_servers()), "exhaustive", progress=interrupt_after_the_second
+    )
+    assert front.interrupted and not front.complete and not front.weighted_sum
+    assert [p.plan.layers[0].server for p in front.front] == ["fast", "mid"]
+    assert front.reasons == ["interrupted after 2 points"]
+
+
 def test_plot_front_draws_on_the_given_axes() -> None:
     front = pareto_front(compiled(three_servers()), "dp")
     ax = Figure().add_subplot()
@@ -145,6 +197,10 @@ def test_pareto_command_json_and_plot(capsys: pytest.CaptureFixture[str], tmp_pa
     assert plot.stat().st_size > 0
     code, _, err = run(capsys, "pareto", str(path), "--solver", "qio")
     assert code == 2 and "--solver" in err
+    code, _, err = run(capsys, "pareto", str(path), "--resolution", "0.6")
+    assert code == 2 and "--resolution" in err and "Traceback" not in err
+    code, out, _ = run(capsys, "pareto", str(path), "--resolution", "0.05", "--json")
+    assert code == 0 and len(json.loads(out)["front"]) == 2
 
 
 def test_an_empty_front_out_of_time_is_not_called_infeasible(

@@ -142,6 +142,7 @@ class Exit(IntEnum):
     BAD_INPUT = 2
     TIME_LIMIT = 3
     SOLVER_ERROR = 4
+    INTERRUPTED = 130
 
 
 class UsageProblem(Exception):

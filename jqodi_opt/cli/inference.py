@@ -219,11 +219,23 @@ def pareto_command(
         typer.Option("--plot", help="Draw the front, weighted-sum and baseline points here."),
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    resolution: Annotated[
+        float,
+        typer.Option(
+            help="Relative energy step between points. The default gives every non-dominated "
+            "point; a coarser step (e.g. 0.01) a proven approximation: every non-dominated plan "
+            "has a listed point no slower and at most that fraction dearer in energy."
+        ),
+    ] = 1e-6,
 ) -> None:
-    """The exact latency-energy Pareto front, next to the weighted-sum points (SPEC §7.3)."""
+    """The exact latency-energy Pareto front, next to the weighted-sum points (SPEC §7.3).
+
+    Each point is proven as it is found (progress on stderr); Ctrl-C prints the points proven so
+    far and exits 130.
+    """
     import numpy as np
 
-    from jqodi_opt.inference.pareto import BACKENDS, pareto_front
+    from jqodi_opt.inference.pareto import BACKENDS, MAX_RESOLUTION, RESOLUTION, pareto_front
 
     if solver not in BACKENDS:
         raise UsageProblem(f"--solver {solver!r} not understood ({', '.join(BACKENDS)}).")
@@ -231,11 +243,23 @@ def pareto_command(
         raise UsageProblem(f"--weights {weights} not understood (>= 0).")
     if time_limit is not None and not time_limit > 0:
         raise UsageProblem(f"--time-limit {time_limit} not understood (> 0).")
+    if not RESOLUTION <= resolution <= MAX_RESOLUTION:
+        raise UsageProblem(
+            f"--resolution {resolution:g} not understood ({RESOLUTION:g} to {MAX_RESOLUTION:g})."
+        )
     if plot is not None and not plot.parent.is_dir():
         raise UsageProblem(f"--plot {plot}: no such directory {plot.parent}")
     problem = _problem(instance)
     sweep = np.linspace(0.0, 1.0, weights + 2)[1:-1]
-    front = pareto_front(problem, solver, time_limit, sweep=sweep)
+    with err.status("front: first point", spinner="dots") as status:
+        front = pareto_front(
+            problem,
+            solver,
+            time_limit,
+            sweep=sweep,
+            resolution=resolution,
+            progress=lambda line: status.update(line),
+        )
     if plot is not None:
         _plot(problem, front, plot, time_limit)
     if json_out:
@@ -264,15 +288,18 @@ def pareto_command(
                 p.plan.summary()[:70],
             )
         _wide(view)
+        exact = "" if front.resolution == RESOLUTION else f" at resolution {front.resolution:g}"
         err.print(
             f"{len(front.front)} front points "
-            f"({'proven complete' if front.complete else 'NOT proven complete'}); "
+            f"({'proven complete' + exact if front.complete else 'NOT proven complete'}); "
             f"the weighted-sum sweep ({len(sweep)} weights) found {len(front.weighted_sum)} "
             f"distinct; {front.solves} solves in {front.runtime_s:.2f} s",
             highlight=False,
         )
     for reason in front.reasons:
         err.print(f"note: {reason}", markup=False, highlight=False)
+    if front.interrupted:
+        raise typer.Exit(Exit.INTERRUPTED)
     if front.front:
         raise typer.Exit(Exit.OK)
     raise typer.Exit(Exit.INFEASIBLE if front.infeasible else Exit.TIME_LIMIT)

@@ -18,9 +18,20 @@ plans; the last point is the lexicographic (energy, latency) optimum. ``complete
 every stage was proven (``optimal`` to :data:`~jqodi_opt.finetune.problem.OPTIMALITY_GAP`, or
 ``infeasible``) and no point or time limit cut the loop short.
 
-``delta`` (:data:`RESOLUTION`, 1e-6 relative) is the front's resolution: two plans whose energies
-differ by less are one point (the faster). It is ten times the optimality gap, so a stage proven to
-that gap cannot skip a point.
+``delta`` (:data:`RESOLUTION`, 1e-6 relative, by default) is the front's resolution: two plans
+whose energies differ by less are one point (the faster). It is ten times the optimality gap, so a
+stage proven to that gap cannot skip a point.
+
+**A coarser front, proven.** ``resolution=delta`` larger than the default gives fewer points and
+fewer solves, with a proven guarantee instead of every point: for every non-dominated plan ``Q``
+there is a reported point ``P`` with ``T_P <= T_Q`` and ``E_P <= E_Q / (1 - delta)`` (an
+``delta``-Pareto set in energy, exact in latency). Proof: ``Q`` skipped after ``P_k`` means
+``E_k (1 - delta) < E_Q``; ``E_Q <= E_{k-1} (1 - delta)`` made ``Q`` feasible for the stage that
+found ``P_k``, so ``T_k <= T_Q``, and ``E_k < E_Q / (1 - delta)``.
+
+**Progress and interruption.** ``progress`` (a callable taking one line of text) hears of every
+point as it is proven; Ctrl-C (:class:`KeyboardInterrupt`) stops the search and returns the points
+proven so far, with ``interrupted`` set and ``complete`` False.
 
 **Weighted sums** (Nicosanti et al.'s scalarisation, SPEC §7.3) are solved for ``w_L`` on a grid
 strictly inside (0, 1), ``w_E = 1 - w_L``, min–max normalised with the front's end points (its
@@ -35,6 +46,7 @@ numbers are ``evaluate``'s.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,8 +66,11 @@ from jqodi_opt.inference.solvers.network import (
 from jqodi_opt.inference.solvers.objectives import lexicographic
 from jqodi_opt.result import Status
 
-#: Relative energy step between consecutive front points.
+#: Relative energy step between consecutive front points (the default, exact front).
 RESOLUTION = 1e-6
+
+#: The largest resolution accepted (a 50 % energy step).
+MAX_RESOLUTION = 0.5
 
 #: Weights ``w_L`` of the default weighted-sum sweep (strictly inside (0, 1)).
 SWEEP = np.linspace(0.0, 1.0, 101)[1:-1]
@@ -113,6 +128,10 @@ class Front:
     infeasible
         Whether no plan exists, proven (an empty front that is not proven infeasible ran out of
         time or hit a solver failure).
+    resolution
+        The relative energy step (module docstring); :data:`RESOLUTION` for the exact front.
+    interrupted
+        Whether Ctrl-C stopped the search (the points are those proven before it).
     """
 
     front: list[FrontPoint]
@@ -123,6 +142,8 @@ class Front:
     solves: int
     reasons: list[str] = field(default_factory=list)
     infeasible: bool = False
+    resolution: float = RESOLUTION
+    interrupted: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """The ``jqodi pareto --json`` document (SPEC §9)."""
@@ -130,6 +151,8 @@ class Front:
             "front": [p.to_dict() for p in self.front],
             "weighted_sum": [p.to_dict() for p in self.weighted_sum],
             "complete": self.complete,
+            "resolution": self.resolution,
+            "interrupted": self.interrupted,
             "solver": self.solver,
             "runtime_s": self.runtime_s,
             "solves": self.solves,
@@ -192,6 +215,8 @@ def pareto_front(
     *,
     sweep: np.ndarray | None = None,
     max_points: int = 10_000,
+    resolution: float = RESOLUTION,
+    progress: Callable[[str], None] | None = None,
 ) -> Front:
     """The exact latency–energy front and the weighted-sum points (module docstring).
 
@@ -209,7 +234,23 @@ def pareto_front(
         an empty array skips the sweep.
     max_points
         Stop after this many front points (the front is then not complete).
+    resolution
+        Relative energy step between points, in [:data:`RESOLUTION`, :data:`MAX_RESOLUTION`]:
+        the default gives every non-dominated point; a coarser one a proven
+        ``resolution``-Pareto set (module docstring).
+    progress
+        Called with one line of text as each point is proven and as the sweep advances.
+
+    Raises
+    ------
+    ValueError
+        ``resolution`` outside its range, or ``solver`` not an exact backend.
     """
+    if not RESOLUTION <= resolution <= MAX_RESOLUTION:
+        raise ValueError(
+            f"resolution {resolution:g} not understood ({RESOLUTION:g} to {MAX_RESOLUTION:g})."
+        )
+    tell = progress if progress is not None else (lambda line: None)
     start = time.perf_counter()
     deadline = None if time_limit is None else start + time_limit
     network = build_network(problem)
@@ -228,29 +269,38 @@ def pareto_front(
             proven = False
             reasons.append(f"{what}: {stage.status} {stage.message}".strip())
 
-    while True:
-        if expired(deadline):
-            proven = False
-            reasons.append("time limit reached before the front was complete")
-            break
-        if len(points) >= max_points:
-            proven = False
-            reasons.append(f"stopped at max_points {max_points}")
-            break
-        first, second = lexicographic(session, network, LATENCY, ENERGY, limits, deadline)
-        solves += 1 if second is None else 2
-        note(first, f"point {len(points) + 1}, min latency")
-        note(second, f"point {len(points) + 1}, min energy")
-        if second is None or second.choices is None:
-            if first.status is not Status.INFEASIBLE:
+    interrupted = False
+    try:
+        while True:
+            if expired(deadline):
                 proven = False
-                reasons.append(f"point {len(points) + 1}: {first.status} {first.message}".strip())
-            break
-        cost = network.measure(second.choices).cost
-        points.append((second.choices, cost))
-        # SPEC §7.3 epsilon constraint: strictly less energy than the last point
-        limits = np.array([np.inf, cost[ENERGY] * (1 - RESOLUTION), np.inf])
-
+                reasons.append("time limit reached before the front was complete")
+                break
+            if len(points) >= max_points:
+                proven = False
+                reasons.append(f"stopped at max_points {max_points}")
+                break
+            first, second = lexicographic(session, network, LATENCY, ENERGY, limits, deadline)
+            solves += 1 if second is None else 2
+            note(first, f"point {len(points) + 1}, min latency")
+            note(second, f"point {len(points) + 1}, min energy")
+            if second is None or second.choices is None:
+                if first.status is not Status.INFEASIBLE:
+                    proven = False
+                    why = f"point {len(points) + 1}: {first.status} {first.message}"
+                    reasons.append(why.strip())
+                break
+            cost = network.measure(second.choices).cost
+            points.append((second.choices, cost))
+            tell(
+                f"front point {len(points)}: {cost[LATENCY]:.6g} s, {cost[ENERGY]:.6g} J "
+                f"({solves} solves, {time.perf_counter() - start:.1f} s)"
+            )
+            # SPEC §7.3 epsilon constraint: strictly less energy than the last point
+            limits = np.array([np.inf, cost[ENERGY] * (1 - resolution), np.inf])
+    except KeyboardInterrupt:
+        proven, interrupted = False, True
+        reasons.append(f"interrupted after {len(points)} points")
     front = [pricer.point(choices, "optimal" if proven else "feasible") for choices, _ in points]
     front = _nondominated(front)
     if not front and proven:
@@ -259,7 +309,8 @@ def pareto_front(
         reasons.insert(0, "no plan found (not proven infeasible)")
 
     sweep_points: list[FrontPoint] = []
-    if len(front) == 1 and len(weights):  # one plan is best in both: every weighted sum finds it
+    # one plan best in both measures: every weighted sum finds it
+    if len(front) == 1 and len(weights) and not interrupted:
         front[0].supported = True
         only = front[0]
         sweep_points = [
@@ -271,26 +322,30 @@ def pareto_front(
                 weights=[float(w) for w in weights],
             )
         ]
-    if len(front) >= 2 and len(weights):
+    if len(front) >= 2 and len(weights) and not interrupted:
         t_star, e_nadir = front[0].latency_s, front[0].energy_j
         t_nadir, e_star = front[-1].latency_s, front[-1].energy_j
         d_t = t_nadir - t_star if t_nadir > t_star else 1.0
         d_e = e_nadir - e_star if e_nadir > e_star else 1.0
         found: dict[tuple[float, float], FrontPoint] = {}
-        for w in weights:
-            if expired(deadline):
-                reasons.append("time limit reached during the weighted-sum sweep")
-                break
-            # SPEC §7.3: w_L (T - T*) / (T^N - T*) + w_E (E - E*) / (E^N - E*)
-            out = session.solve(
-                np.array([w / d_t, (1 - w) / d_e, 0.0]), np.full(3, np.inf), deadline
-            )
-            solves += 1
-            if out.choices is None:
-                continue
-            point = pricer.point(out.choices, str(out.status))
-            key = (round(point.latency_s, 12), round(point.energy_j, 12))
-            found.setdefault(key, point).weights.append(float(w))
+        try:
+            for done, w in enumerate(weights):
+                if expired(deadline):
+                    reasons.append("time limit reached during the weighted-sum sweep")
+                    break
+                # SPEC §7.3: w_L (T - T*) / (T^N - T*) + w_E (E - E*) / (E^N - E*)
+                out = session.solve(
+                    np.array([w / d_t, (1 - w) / d_e, 0.0]), np.full(3, np.inf), deadline
+                )
+                solves += 1
+                if out.choices is not None:
+                    point = pricer.point(out.choices, str(out.status))
+                    key = (round(point.latency_s, 12), round(point.energy_j, 12))
+                    found.setdefault(key, point).weights.append(float(w))
+                tell(f"weighted sums: {done + 1} of {len(weights)}, {len(found)} distinct")
+        except KeyboardInterrupt:
+            interrupted = True
+            reasons.append("interrupted during the weighted-sum sweep")
         sweep_points = sorted(found.values(), key=lambda p: p.latency_s)
         for p in front:
             p.supported = any(_same(p, q) for q in sweep_points)
@@ -305,6 +360,8 @@ def pareto_front(
         solves=solves,
         reasons=reasons,
         infeasible=proven and not front,
+        resolution=resolution,
+        interrupted=interrupted,
     )
 
 

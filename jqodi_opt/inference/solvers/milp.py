@@ -28,6 +28,7 @@ import numpy as np
 
 from jqodi_opt.exceptions import OptionError
 from jqodi_opt.finetune.problem import OPTIMALITY_GAP
+from jqodi_opt.finetune.solvers.interrupt import run_interruptible
 from jqodi_opt.finetune.solvers.milp import (
     FEASIBILITY_TOLERANCE,
     PRESOLVE_RULES_OFF,
@@ -110,6 +111,7 @@ class MilpSession:
         highs.setOptionValue("mip_feasibility_tolerance", FEASIBILITY_TOLERANCE)
         highs.setOptionValue("primal_feasibility_tolerance", FEASIBILITY_TOLERANCE)
         highs.setOptionValue("presolve_rule_off", PRESOLVE_RULES_OFF)
+        highs.HandleUserInterrupt = True  # lets run_interruptible stop the search on Ctrl-C
         self.integer_cols = np.flatnonzero(self.program.integer).astype(np.int32)
         # every column but the measures (the choices, flows, sends, terms: all in [0, 1])
         self.fixable_cols = np.setdiff1d(np.arange(self.program.num_cols), self.program.measure)
@@ -193,7 +195,7 @@ class MilpSession:
         left = remaining(deadline)
         highs.setOptionValue("time_limit", float(left) if left is not None else math.inf)
         highs.clearSolver()
-        highs.run()
+        run_interruptible(highs.run, highs.cancelSolve)
         info = highs.getInfo()
         native = highs.getModelStatus().name
         status = translate_status(native)
@@ -226,7 +228,7 @@ class MilpSession:
         left = remaining(deadline)
         highs.setOptionValue("time_limit", float(left) if left is not None else math.inf)
         highs.clearSolver()
-        highs.run()
+        run_interruptible(highs.run, highs.cancelSolve)
         native = highs.getModelStatus().name
         stats["relaxation"] = native
         if native == "kInfeasible":
