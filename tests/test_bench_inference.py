@@ -207,6 +207,7 @@ def test_nicosanti_suite_reaches_their_sizes():
     assert {(502, 3), (1852, 6)} <= chains  # their "nodes" count the input and the output
     dags = {1 + sum(dict(s.sizes)[k] * m for k, m in (("layers", 1), ("branch_layers", 4))) + 1
             for s in suite.instances() if s.family == "dag"}  # fmt: skip
-    assert min(dags) == 702 and max(dags) == 1142
+    assert dags == {702, 812, 922, 1032, 1142}  # every size of their random scale test
+    assert {n for n, servers in chains if servers in (3, 6)} == {502, 1102, 1552, 1852}
     objectives = {dict(s.sizes)["objective"] for s in suite.instances()}
     assert objectives == {"latency", "energy", "weighted"}
