@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 
@@ -48,6 +48,9 @@ from jqodi_opt.inference.problem import (
 #: Indices of the three additive measures in a cost vector.
 LATENCY, ENERGY, DEVICE_ENERGY = 0, 1, 2
 MEASURES = ("latency_s", "energy_j", "device_energy_j")
+
+#: Plans x nodes x servers priced at once by :meth:`Network.measure` (bounds its temporaries).
+MEASURE_ELEMENTS = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -183,6 +186,7 @@ class Network:
     terms: tuple[Term, ...] = ()
     interactions: tuple[tuple[int, int, float], ...] = ()
     chain: bool = False
+    flat: FlatNetwork | None = field(default=None, repr=False, compare=False)
 
     @property
     def num_servers(self) -> int:
@@ -218,48 +222,75 @@ class Network:
 
     def measure(self, choices: np.ndarray) -> PlanMeasures:
         """Prices plans: ``choices`` is ``(plans, nodes)`` (or one plan, ``(nodes,)``) of choice
-        indices. Unreachable sends give ``inf`` latency and make the plan infeasible."""
+        indices. Unreachable sends give ``inf`` latency and make the plan infeasible.
+
+        Vectorised over plans and nodes (:class:`FlatNetwork`); every sum is taken node by node
+        in order (an accumulate, not a pairwise reduction), so a plan's price does not depend on
+        how many plans are priced with it.
+        """
         single = choices.ndim == 1
         choices = np.atleast_2d(np.asarray(choices, dtype=np.int64))
-        plans = choices.shape[0]
-        cost = np.zeros((plans, 3))
-        memory = np.zeros((plans, self.num_servers))
-        rows = np.arange(plans)
-        servers = np.stack(
-            [node.server[choices[:, v]] for v, node in enumerate(self.nodes)], axis=1
-        )
-        sent = np.zeros((plans, len(self.nodes)), dtype=bool)
-        for v, node in enumerate(self.nodes):
-            pick = choices[:, v]
-            cost += node.choice_costs()[pick]
-            np.add.at(memory, (rows, node.server[pick]), node.memory_bytes[pick])
-            state = node.state[pick]
-            own = node.state_server[state]
-            targets = np.zeros((plans, self.num_servers), dtype=bool)
-            for w in node.consumers:
-                targets[rows, servers[:, w]] = True
-            if node.returns:
-                targets[:, self.device] = True
-            targets[rows, own] = False
-            send = node.send_costs()[state]  # (plans, servers, 3)
-            with np.errstate(invalid="ignore"):
-                cost += np.where(targets[:, :, None], send, 0.0).sum(axis=1)
-            sent[:, v] = targets.any(axis=1)
-        drop = np.zeros(plans)
-        active = []
-        for term in self.terms:
-            node = self.nodes[term.node]
-            pick = choices[:, term.node]
-            if term.kind == "choice":
-                on = term.mask[pick]
-            else:
-                on = term.mask[node.state[pick]] & sent[:, term.node]
-            active.append(on)
-            drop += term.drop * on
-        for s, t, weight in self.interactions:
-            drop += weight * (active[s] & active[t])
-        result = PlanMeasures(cost, memory, drop, sent)
+        flat = self.flat_view()
+        # bound the (plans, nodes, servers, 3) temporaries
+        step = max(1, MEASURE_ELEMENTS // max(1, len(self.nodes) * self.num_servers))
+        parts = [
+            self._measure_block(flat, choices[first : first + step])
+            for first in range(0, max(choices.shape[0], 1), step)
+        ]
+        if len(parts) == 1:
+            result = parts[0]
+        else:
+            result = PlanMeasures(
+                *(np.concatenate([getattr(p, f) for p in parts]) for f in PlanMeasures.FIELDS)
+            )
         return result.first() if single else result
+
+    def _measure_block(self, flat: FlatNetwork, choices: np.ndarray) -> PlanMeasures:
+        plans, count = choices.shape
+        rows = np.arange(plans)[:, None]
+        pick = choices + flat.choice_start  # (plans, nodes): global choice index
+        servers = flat.choice_server[pick]
+        state = flat.state_start + flat.choice_state[pick]  # global state index
+        # where each node's tensor goes: its consumers' servers, the device for an output
+        targets = np.zeros((plans, count, self.num_servers), dtype=bool)
+        targets[rows, flat.edge_node[None, :], servers[:, flat.edge_consumer]] = True
+        targets[:, flat.returns, self.device] = True
+        targets[rows, np.arange(count)[None, :], flat.state_server[state]] = False
+        with np.errstate(invalid="ignore"):
+            send = np.where(targets[..., None], flat.send_cost[state], 0.0).sum(axis=2)
+        # cost = choice(node 0) + send(node 0) + choice(node 1) + ..., summed in that order
+        steps = np.empty((2 * count, plans, 3))
+        steps[0::2] = flat.choice_cost[pick].transpose(1, 0, 2)
+        steps[1::2] = send.transpose(1, 0, 2)
+        cost = np.add.accumulate(steps, axis=0)[-1] if count else np.zeros((plans, 3))
+        memory = np.zeros((plans, self.num_servers))
+        np.add.at(
+            memory,
+            (np.broadcast_to(rows, pick.shape).T, servers.T),
+            flat.choice_memory[pick].T,
+        )
+        sent = targets.any(axis=2)
+        drop = np.zeros(plans)
+        if len(flat.term_node):
+            local = choices[:, flat.term_node]  # (plans, terms): the node's choice...
+            is_sent = flat.term_sent[None, :]
+            local = np.where(is_sent, flat.choice_state[pick[:, flat.term_node]], local)
+            active = flat.term_mask[flat.term_start + local]  # ...or its tensor state
+            active &= ~is_sent | sent[:, flat.term_node]
+            # drop = sum of the active terms' weights, then of the active interactions, in order
+            parts = [drop[None, :], (flat.term_drop[None, :] * active).T]
+            if len(flat.pair_first):
+                both = active[:, flat.pair_first] & active[:, flat.pair_second]
+                parts.append((flat.pair_drop[None, :] * both).T)
+            drop = np.add.accumulate(np.concatenate(parts), axis=0)[-1]
+        return PlanMeasures(cost, memory, drop, sent)
+
+    def flat_view(self) -> FlatNetwork:
+        """The nodes' arrays concatenated (:class:`FlatNetwork`), built once per network."""
+        if self.flat is None:
+            object.__setattr__(self, "flat", FlatNetwork.of(self))
+        assert self.flat is not None
+        return self.flat
 
     def feasible(self, measures: PlanMeasures) -> np.ndarray:
         """Which plans meet every limit (to :data:`LIMIT_TOLERANCE`)."""
@@ -293,9 +324,77 @@ class PlanMeasures:
     drop: np.ndarray
     sent: np.ndarray
 
+    FIELDS: ClassVar[tuple[str, ...]] = ("cost", "memory", "drop", "sent")
+
     def first(self) -> PlanMeasures:
         """The first plan's measures, without the leading axis."""
         return PlanMeasures(self.cost[0], self.memory[0], self.drop[0], self.sent[0])
+
+
+@dataclass(frozen=True)
+class FlatNetwork:
+    """The nodes' arrays of a :class:`Network` concatenated, for pricing whole plans at once.
+
+    Node ``v``'s choice ``j`` is global choice ``choice_start[v] + j``, its tensor state ``u``
+    global state ``state_start[v] + u``; ``choice_state`` holds the local state of each global
+    choice. ``edge_node[e]``'s tensor is consumed by node ``edge_consumer[e]``. Accuracy term
+    ``a`` of node ``term_node[a]`` is active when ``term_mask[term_start[a] + x]`` holds for the
+    node's local choice ``x`` (``term_sent[a]``: its local tensor state, and only when sent).
+    """
+
+    choice_start: np.ndarray
+    choice_server: np.ndarray
+    choice_state: np.ndarray
+    choice_cost: np.ndarray
+    choice_memory: np.ndarray
+    state_start: np.ndarray
+    state_server: np.ndarray
+    send_cost: np.ndarray
+    edge_node: np.ndarray
+    edge_consumer: np.ndarray
+    returns: np.ndarray
+    term_node: np.ndarray
+    term_sent: np.ndarray
+    term_start: np.ndarray
+    term_mask: np.ndarray
+    term_drop: np.ndarray
+    pair_first: np.ndarray
+    pair_second: np.ndarray
+    pair_drop: np.ndarray
+
+    @classmethod
+    def of(cls, network: Network) -> FlatNetwork:
+        """The flat arrays of ``network``."""
+        nodes = network.nodes
+
+        def starts(sizes: list[int]) -> np.ndarray:
+            return np.concatenate(([0], np.cumsum(sizes[:-1]))).astype(np.int64)
+
+        choice_start = starts([node.num_choices for node in nodes])
+        state_start = starts([node.num_states for node in nodes])
+        masks = [np.asarray(term.mask, dtype=bool) for term in network.terms]
+        pairs = np.array([(s, t) for s, t, _ in network.interactions], dtype=np.int64)
+        return cls(
+            choice_start=choice_start,
+            choice_server=np.concatenate([node.server for node in nodes]),
+            choice_state=np.concatenate([node.state for node in nodes]),
+            choice_cost=np.concatenate([node.choice_costs() for node in nodes]),
+            choice_memory=np.concatenate([node.memory_bytes for node in nodes]),
+            state_start=state_start,
+            state_server=np.concatenate([node.state_server for node in nodes]),
+            send_cost=np.concatenate([node.send_costs() for node in nodes]),
+            edge_node=np.repeat(np.arange(len(nodes)), [len(node.consumers) for node in nodes]),
+            edge_consumer=np.array([w for node in nodes for w in node.consumers], dtype=np.int64),
+            returns=np.array([node.returns for node in nodes], dtype=bool),
+            term_node=np.array([term.node for term in network.terms], dtype=np.int64),
+            term_sent=np.array([term.kind == "sent" for term in network.terms], dtype=bool),
+            term_start=starts([len(mask) for mask in masks]) if masks else np.zeros(0, np.int64),
+            term_mask=np.concatenate(masks) if masks else np.zeros(0, dtype=bool),
+            term_drop=np.array([term.drop for term in network.terms], dtype=float),
+            pair_first=pairs[:, 0] if len(pairs) else np.zeros(0, np.int64),
+            pair_second=pairs[:, 1] if len(pairs) else np.zeros(0, np.int64),
+            pair_drop=np.array([w for _, _, w in network.interactions], dtype=float),
+        )
 
 
 def objective_value(cost: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -308,87 +407,139 @@ def objective_value(cost: np.ndarray, weights: np.ndarray) -> np.ndarray:
 # from the compiled problem
 
 
+def _node_shapes(problem: InferenceProblem) -> tuple[list[tuple[np.ndarray, ...]], np.ndarray]:
+    """The distinct choice grids of the nodes and each node's grid index.
+
+    A node's choices are the grid ``servers x bits x pruning x compression`` of what it may take
+    (the input node: the device, 32 bits, no pruning); nodes with the same grid — typically every
+    layer of a model — share it, so :func:`build_network` gathers their costs in one vectorised
+    read per grid instead of one per node.
+    """
+    servers = np.arange(problem.num_servers)
+    seen: dict[tuple[bytes, ...], int] = {}
+    grids: list[tuple[np.ndarray, ...]] = []
+    of_node = np.zeros(problem.num_tensors, dtype=np.int64)
+    comp_allowed = np.asarray(problem.tensor_compression_allowed, dtype=bool)
+    sent_somewhere = np.array([len(c) > 0 for c in problem.tensor_consumers]) | np.asarray(
+        problem.tensor_returns, dtype=bool
+    )
+    bits_allowed = np.asarray(problem.layer_bits_allowed, dtype=bool)
+    pruning_allowed = np.asarray(problem.layer_pruning_allowed, dtype=bool)
+    for t in range(problem.num_tensors):
+        layer = t - 1
+        allowed = bits_allowed[layer].tobytes() + pruning_allowed[layer].tobytes()
+        key = (
+            b"input" if t == 0 else allowed,
+            comp_allowed[t].tobytes(),
+            b"sent" if sent_somewhere[t] else b"kept",
+        )
+        if key not in seen:
+            # a tensor that no layer consumes and that does not return is never sent: its
+            # producer gets only one compression choice (the largest ratio)
+            comp = np.flatnonzero(comp_allowed[t])
+            if not sent_somewhere[t]:
+                comp = comp[-1:]
+            if t == 0:
+                ks, bs, rs = np.array([problem.device]), np.array([problem.bits32]), np.array([0])
+            else:
+                ks = servers
+                bs = np.flatnonzero(bits_allowed[layer])
+                rs = np.flatnonzero(pruning_allowed[layer])
+            seen[key] = len(grids)
+            grids.append((ks, bs, rs, comp))
+        of_node[t] = seen[key]
+    return grids, of_node
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    """``array`` made read-only (it is shared by every node of one grid)."""
+    array.flags.writeable = False
+    return array
+
+
 def build_network(problem: InferenceProblem) -> Network:
     """The :class:`Network` of a compiled problem: every node's choices, tensor states and costs,
     read from the problem's cost arrays (SPEC §7.1 is computed once, in
     :mod:`jqodi_opt.inference.costs`). Node ``t`` is tensor ``t`` of the problem (its producer).
 
     A tensor that no layer consumes and that does not return is never sent, so its producer gets
-    only one compression choice (the largest ratio).
+    only one compression choice (the largest ratio). Nodes with the same choice grid share its
+    index arrays (read-only) and have their costs gathered together (:func:`_node_shapes`).
     """
     num_servers = problem.num_servers
     device = problem.device
     servers = np.arange(num_servers)
-    nodes: list[Node] = []
-    for t in range(problem.num_tensors):
-        consumers = tuple(int(i) + 1 for i in problem.tensor_consumers[t])
-        returns = bool(problem.tensor_returns[t])
-        comp = np.flatnonzero(problem.tensor_compression_allowed[t])
-        if not consumers and not returns:
-            comp = comp[-1:]
-        if t == 0:
-            ks, bs, rs = np.array([device]), np.array([problem.bits32]), np.array([0])
-        else:
-            i = t - 1
-            ks = servers
-            bs = np.flatnonzero(problem.layer_bits_allowed[i])
-            rs = np.flatnonzero(problem.layer_pruning_allowed[i])
+    grids, of_node = _node_shapes(problem)
+    nodes: list[Node | None] = [None] * problem.num_tensors
+    for g, (ks, bs, rs, comp) in enumerate(grids):
+        members = np.flatnonzero(of_node == g)
         grid = np.array(np.meshgrid(ks, bs, rs, comp, indexing="ij")).reshape(4, -1)
-        server, bits, pruning, compression = grid
+        server, bits, pruning, compression = (_frozen(row.copy()) for row in grid)
         states = np.array(np.meshgrid(ks, bs, comp, indexing="ij")).reshape(3, -1)
-        state_of = {(int(k), int(b), int(c)): u for u, (k, b, c) in enumerate(states.T)}
-        state = np.array(
-            [
-                state_of[(int(k), int(b), int(c))]
-                for k, b, c in zip(server, bits, compression, strict=True)
-            ]
+        s_server, s_bits, s_comp = (_frozen(row.copy()) for row in states)
+        # choice (k, b, r, c) -> state (k, b, c), both enumerated in that order
+        ik, ib, _, ic = np.unravel_index(
+            np.arange(server.size), (len(ks), len(bs), len(rs), len(comp))
         )
-        if t == 0:
-            zeros = np.zeros(len(server))
+        state = _frozen((ik * len(bs) + ib) * len(comp) + ic)
+        if g == of_node[0]:  # the input node (alone in its grid): no compute
+            zeros = np.zeros((len(members), server.size))
             time_s, energy_j, memory = zeros, zeros, zeros
         else:
-            time_s = problem.compute_time_s[t - 1, server, bits, pruning]
-            energy_j = problem.compute_energy_j[t - 1, server, bits, pruning]
-            memory = problem.memory_bytes[t - 1, bits, pruning]
-        s_server, s_bits, s_comp = states
-        # (states, servers): send_time_s[t, k, h, b, c]
-        send_time = problem.send_time_s[
-            t, s_server[:, None], servers[None, :], s_bits[:, None], s_comp[:, None]
-        ]
-        send_energy = problem.send_energy_j[
-            t, s_server[:, None], servers[None, :], s_bits[:, None], s_comp[:, None]
-        ]
-        own = s_server[:, None] == servers[None, :]
-        send_time = np.where(own, 0.0, send_time)
-        send_energy = np.where(own | ~np.isfinite(send_time), 0.0, send_energy)
-        nodes.append(
-            Node(
+            layer = members[:, None] - 1
+            time_s = problem.compute_time_s[layer, server, bits, pruning]
+            energy_j = problem.compute_energy_j[layer, server, bits, pruning]
+            memory = problem.memory_bytes[layer, bits, pruning]
+        # (members, states, servers): send_time_s[t, k, h, b, c]
+        at = (
+            members[:, None, None],
+            s_server[None, :, None],
+            servers[None, None, :],
+            s_bits[None, :, None],
+            s_comp[None, :, None],
+        )
+        own = (s_server[:, None] == servers[None, :])[None, :, :]
+        send_time = np.where(own, 0.0, problem.send_time_s[at])
+        send_energy = np.where(own | ~np.isfinite(send_time), 0.0, problem.send_energy_j[at])
+        device_energy = np.where(server == device, energy_j, 0.0)
+        send_device = np.where((s_server == device)[None, :, None], send_energy, 0.0)
+        choice_costs = np.stack([time_s, energy_j, device_energy], axis=2)
+        send_costs = np.stack([send_time, send_energy, send_device], axis=3)
+        can_send = np.isfinite(send_time)
+        for m, t in enumerate(members):
+            node = Node(
                 name=problem.tensors[t],
-                consumers=consumers,
-                returns=returns,
+                consumers=tuple(int(i) + 1 for i in problem.tensor_consumers[t]),
+                returns=bool(problem.tensor_returns[t]),
                 server=server,
                 bits=bits,
                 pruning=pruning,
                 compression=compression,
                 state=state,
-                time_s=time_s,
-                energy_j=energy_j,
-                device_energy_j=np.where(server == device, energy_j, 0.0),
-                memory_bytes=memory,
+                time_s=time_s[m],
+                energy_j=energy_j[m],
+                device_energy_j=device_energy[m],
+                memory_bytes=memory[m],
                 state_server=s_server,
                 state_bits=s_bits,
                 state_compression=s_comp,
-                send_time_s=send_time,
-                send_energy_j=send_energy,
-                send_device_energy_j=np.where((s_server == device)[:, None], send_energy, 0.0),
+                send_time_s=send_time[m],
+                send_energy_j=send_energy[m],
+                send_device_energy_j=send_device[m],
             )
-        )
+            # the cached stacks, gathered for the whole grid at once
+            node.__dict__.update(
+                _choice_costs=choice_costs[m], _send_costs=send_costs[m], _can_send=can_send[m]
+            )
+            nodes[int(t)] = node
+    built = tuple(node for node in nodes if node is not None)
+    assert len(built) == problem.num_tensors
 
     acc = problem.accuracy
     terms = []
     for kind, target, choice, drop in zip(acc.kind, acc.target, acc.choice, acc.drop, strict=True):
         if kind == KIND_BITS:
-            node = nodes[target + 1]
+            node = built[target + 1]
             terms.append(
                 Term(
                     int(target) + 1,
@@ -399,7 +550,7 @@ def build_network(problem: InferenceProblem) -> Network:
                 )
             )
         elif kind == KIND_PRUNING:
-            node = nodes[target + 1]
+            node = built[target + 1]
             terms.append(
                 Term(
                     int(target) + 1,
@@ -410,7 +561,7 @@ def build_network(problem: InferenceProblem) -> Network:
                 )
             )
         else:
-            node = nodes[target]
+            node = built[target]
             terms.append(
                 Term(
                     int(target),
@@ -428,7 +579,7 @@ def build_network(problem: InferenceProblem) -> Network:
         name=problem.name,
         server_names=tuple(problem.servers),
         device=device,
-        nodes=tuple(nodes),
+        nodes=built,
         memory_limit_bytes=np.asarray(problem.server_memory_bytes, dtype=float),
         limits=np.array([problem.latency_limit_s, np.inf, problem.device_energy_limit_j]),
         max_drop=float(problem.max_drop) if np.isfinite(problem.max_drop) else None,
