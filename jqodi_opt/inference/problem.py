@@ -30,7 +30,9 @@ needed on ``h``"): ``y[t, h] >= x[l, h]`` for each edge ``(t, l)`` and ``y[t, de
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -248,6 +250,21 @@ def _sorted_unique(values: list[float]) -> np.ndarray:
     return np.array(sorted(set(values)), dtype=float)
 
 
+def _allowed_rows(
+    values: np.ndarray, names: tuple[str, ...], options: Callable[[str], list[Any]], width: int
+) -> np.ndarray:
+    """``(layers, values)`` bool: which of ``values`` each layer may take (``options(layer)``);
+    one ``isin`` per distinct option list, as most layers share theirs."""
+    rows: dict[tuple[Any, ...], np.ndarray] = {}
+    out = np.zeros((len(names), width), dtype=bool)
+    for i, name in enumerate(names):
+        key = tuple(options(name))
+        if key not in rows:
+            rows[key] = np.isin(values, key)
+        out[i] = rows[key]
+    return out
+
+
 def compile_inference(instance: InferenceInstance) -> InferenceProblem:
     """Compiles a validated instance (its model resolved) into an :class:`InferenceProblem`."""
     graph = instance.graph
@@ -258,8 +275,8 @@ def compile_inference(instance: InferenceInstance) -> InferenceProblem:
     bits = np.array(sorted(set(instance.bit_choices) | {32}), dtype=np.int64)
     pruning = _sorted_unique([*instance.pruning_choices, 0.0])
     compression = _sorted_unique(instance.compression_choices)
-    layer_bits_allowed = np.array([np.isin(bits, instance.layer_bits(x)) for x in names])
-    layer_pruning_allowed = np.array([np.isin(pruning, instance.layer_pruning(x)) for x in names])
+    layer_bits_allowed = _allowed_rows(bits, names, instance.layer_bits, len(bits))
+    layer_pruning_allowed = _allowed_rows(pruning, names, instance.layer_pruning, len(pruning))
     tensor_compression_allowed = np.tile(
         np.isin(compression, instance.compression_choices), (n + 1, 1)
     )
@@ -275,7 +292,10 @@ def compile_inference(instance: InferenceInstance) -> InferenceProblem:
     )
     edge_tensor = np.concatenate(layer_inputs) if n else np.zeros(0, dtype=np.int64)
     edge_layer = np.repeat(np.arange(n), [len(x) for x in layer_inputs])
-    tensor_consumers = tuple(edge_layer[edge_tensor == t] for t in range(n + 1))
+    by_tensor = np.argsort(edge_tensor, kind="stable")  # edges grouped by tensor, in edge order
+    tensor_consumers = tuple(
+        np.split(edge_layer[by_tensor], np.cumsum(np.bincount(edge_tensor, minlength=n + 1))[:-1])
+    )
     outputs = np.zeros(n + 1, dtype=bool)
     outputs[[index[x] + 1 for x in graph.outputs]] = True
 

@@ -100,6 +100,21 @@ class DpSession:
             [node.memory_bytes for node in nodes],
         )
         self.memory_servers = np.flatnonzero(network.memory_binds())
+        flat = network.flat_view()
+        self.can_send = np.isfinite(flat.send_cost[:, :, 0])
+        ends = np.cumsum([[node.num_choices, node.num_states] for node in nodes], axis=0)
+        self.choice_bounds = list(zip(flat.choice_start.tolist(), ends[:, 0].tolist(), strict=True))
+        self.state_bounds = list(zip(flat.state_start.tolist(), ends[:, 1].tolist(), strict=True))
+        tables: dict[int, np.ndarray] = {}  # nodes of one choice grid share their state array
+        for node in nodes:
+            if id(node.state) not in tables:
+                tables[id(node.state)] = _state_choices(node.state, node.num_states)
+        self.state_choices = [tables[id(node.state)] for node in nodes]
+        # the tables without padding and one choice per state (the usual case)
+        self.one_choice = [
+            table.shape[1] == 1 and bool(np.all(table[:, 0] < node.num_choices))
+            for node, table in zip(nodes, self.state_choices, strict=True)
+        ]
 
     # ---------------------------------------------------------------------------------------------
     # the shortest path
@@ -145,41 +160,43 @@ class DpSession:
             out.append(("drop", 0, limit))
         return out
 
+    def _per_choice(self, array: np.ndarray) -> list[np.ndarray]:
+        """``array`` over the network's flat choices cut into one view per node."""
+        return [array[a:b] for a, b in self.choice_bounds]
+
+    def _per_state(self, array: np.ndarray) -> list[np.ndarray]:
+        """``array`` over the network's flat tensor states cut into one view per node."""
+        return [array[a:b] for a, b in self.state_bounds]
+
     def _arc_values(self, weights: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Per node: the weighted choice cost and the weighted send cost ``(states, servers)``
         (``inf`` where no link)."""
         used = weights != 0
-        choice = [c[:, used] @ weights[used] for c in self.arcs.choice_cost]
-        send = []
-        for node, cost in zip(self.network.nodes, self.arcs.send_cost, strict=True):
-            value = cost[:, :, used] @ weights[used]
-            send.append(np.where(node.can_send(), value, np.inf))
-        return choice, send
+        flat = self.network.flat_view()
+        choice = self._per_choice(flat.choice_cost[:, used] @ weights[used])
+        send = np.where(self.can_send, flat.send_cost[:, :, used] @ weights[used], np.inf)
+        return choice, self._per_state(send)
 
     def _shortest_path(self, weights: np.ndarray) -> tuple[np.ndarray | None, float]:
-        """The plain DP: best value per tensor state, node by node, then backtrack."""
+        """The plain DP: best value per tensor state, node by node, then backtrack.
+
+        Ties go to the lowest index: the first previous state per server, the first choice per
+        tensor state.
+        """
         net = self.network
         nodes = net.nodes
+        servers = np.arange(net.num_servers)
         choice_value, send_value = self._arc_values(weights)
-        best = np.full(nodes[0].num_states, np.inf)  # per state of node 0
-        np.minimum.at(best, nodes[0].state, choice_value[0])
+        best, first_choice = _best_per_state(
+            choice_value[0], self.state_choices[0], self.one_choice[0]
+        )
         back_choice: list[np.ndarray] = []  # per node v >= 1: best choice leading to each state
         back_state: list[np.ndarray] = []  # per node v >= 1: best previous state per server
-        first_choice = np.full(nodes[0].num_states, -1)
-        order = np.argsort(choice_value[0], kind="stable")
-        for j in order[::-1]:
-            first_choice[nodes[0].state[j]] = j
         for v in range(1, len(nodes)):
-            node = nodes[v]
             arrive = best[:, None] + send_value[v - 1]  # (prev states, servers)
             prev = np.argmin(arrive, axis=0)
-            at_server = arrive[prev, np.arange(net.num_servers)]  # (servers,)
-            value = at_server[node.server] + choice_value[v]  # (choices,)
-            best = np.full(node.num_states, np.inf)
-            np.minimum.at(best, node.state, value)
-            pick = np.full(node.num_states, -1)
-            for j in np.argsort(value, kind="stable")[::-1]:
-                pick[node.state[j]] = j
+            value = arrive[prev, servers][nodes[v].server] + choice_value[v]  # (choices,)
+            best, pick = _best_per_state(value, self.state_choices[v], self.one_choice[v])
             back_choice.append(pick)
             back_state.append(prev)
         last = nodes[-1]
@@ -190,10 +207,13 @@ class DpSession:
         if not np.isfinite(final[u]):
             return None, np.inf
         choices = np.zeros(len(nodes), dtype=np.int64)
+        picks = [p.tolist() for p in back_choice]
+        prevs = [p.tolist() for p in back_state]
+        node_servers = [node.server.tolist() for node in nodes]
         for v in range(len(nodes) - 1, 0, -1):
-            j = int(back_choice[v - 1][u])
+            j = picks[v - 1][u]
             choices[v] = j
-            u = int(back_state[v - 1][nodes[v].server[j]])
+            u = prevs[v - 1][node_servers[v][j]]
         choices[0] = first_choice[u]
         return choices, float(final.min())
 
@@ -214,34 +234,23 @@ class DpSession:
         num_res = len(resources)
         cap = np.array([limit for _, _, limit in resources])
 
-        def choice_res(v: int) -> np.ndarray:
-            node = nodes[v]
-            cols = []
-            for kind, index, _ in resources:
-                if kind == "cost":
-                    cols.append(arcs.choice_cost[v][:, index])
-                elif kind == "memory":
-                    cols.append(np.where(node.server == index, arcs.memory[v], 0.0))
-                else:
-                    cols.append(arcs.choice_drop[v])
-            return np.stack(cols, axis=1) if cols else np.zeros((node.num_choices, 0))
-
-        def send_res(v: int) -> np.ndarray:
-            node = nodes[v]
-            cols = []
-            own = node.state_server[:, None] == np.arange(net.num_servers)[None, :]
-            for kind, index, _ in resources:
-                if kind == "cost":
-                    cols.append(np.where(node.can_send(), arcs.send_cost[v][:, :, index], np.inf))
-                elif kind == "memory":
-                    cols.append(np.zeros((node.num_states, net.num_servers)))
-                else:
-                    cols.append(np.where(own, 0.0, arcs.send_drop[v][:, None]))
-            return np.stack(cols, axis=2)
+        flat = net.flat_view()
+        own = flat.state_server[:, None] == np.arange(net.num_servers)[None, :]
+        choice_cols, send_cols = [], []
+        for kind, index, _ in resources:
+            if kind == "cost":
+                choice_cols.append(flat.choice_cost[:, index])
+                send_cols.append(np.where(self.can_send, flat.send_cost[:, :, index], np.inf))
+            elif kind == "memory":
+                choice_cols.append(np.where(flat.choice_server == index, flat.choice_memory, 0.0))
+                send_cols.append(np.zeros(own.shape))
+            else:
+                choice_cols.append(np.concatenate(arcs.choice_drop))
+                send_cols.append(np.where(own, 0.0, np.concatenate(arcs.send_drop)[:, None]))
+        c_res = self._per_choice(np.stack(choice_cols, axis=1))
+        s_res = self._per_state(np.stack(send_cols, axis=2))
 
         choice_value, send_value = self._arc_values(weights)
-        c_res = [choice_res(v) for v in range(len(nodes))]
-        s_res = [send_res(v) for v in range(len(nodes))]
         to_go = self._least_to_go(c_res, s_res, num_res)
 
         # labels at node v: value, resources, state, parent label, choice
@@ -262,9 +271,10 @@ class DpSession:
                 )
             node = nodes[v]
             # send to the server of node v's choice: labels x choices
-            sv = send_value[v - 1][state][:, node.server]  # (labels, choices)
+            to = (state[:, None], node.server[None, :])
+            sv = send_value[v - 1][to]  # (labels, choices)
             new_value = value[:, None] + sv + choice_value[v][None, :]
-            sr = s_res[v - 1][state][:, node.server, :]  # (labels, choices, R)
+            sr = s_res[v - 1][to]  # (labels, choices, R)
             new_res = res[:, None, :] + sr + c_res[v][None, :, :]
             label_idx, choice_idx = np.nonzero(np.isfinite(new_value))
             new_value = new_value[label_idx, choice_idx]
@@ -329,16 +339,62 @@ class DpSession:
         same tensor state dominates (no worse in value and every resource)."""
         ok = np.isfinite(value) & np.all(res + to_go[state] <= cap, axis=1)
         idx = np.flatnonzero(ok)
-        if len(idx) == 0:
+        if len(idx) <= 1:
             return idx
-        keys = np.column_stack([state[idx], value[idx], res[idx]])
-        order = np.lexsort(keys.T[::-1])
+        # by state, then value, then each resource
+        order = np.lexsort((*res[idx].T[::-1], value[idx], state[idx]))
         idx = idx[order]
+        if not np.any(state[idx][1:] == state[idx][:-1]):  # one label per state: none dominated
+            return idx
+        if res.shape[1] == 1:
+            return idx[_nondominated_1d(state[idx], res[idx, 0])]
         kept: list[np.ndarray] = []
         groups = np.split(idx, np.flatnonzero(np.diff(state[idx])) + 1)
         for group in groups:
             kept.append(group[_nondominated(res[group])])
         return np.concatenate(kept)
+
+
+def _nondominated_1d(state: np.ndarray, res: np.ndarray) -> np.ndarray:
+    """:func:`_nondominated` with one resource for every tensor state at once (rows sorted by
+    state, then value): a row stays when its resource is below every earlier row's of its state."""
+    count = len(state)
+    starts = np.flatnonzero(np.concatenate(([True], state[1:] != state[:-1])))
+    group = np.cumsum(np.concatenate(([0], state[1:] != state[:-1])))
+    position = np.arange(count) - starts[group]
+    table = np.full((len(starts), int(position.max()) + 1), np.inf)
+    table[group, position] = res
+    running = np.minimum.accumulate(table, axis=1)  # least resource so far in each state
+    before = np.where(position > 0, running[group, np.maximum(position - 1, 0)], np.inf)
+    keep = (position == 0) | (res < before)
+    return np.flatnonzero(keep)
+
+
+def _state_choices(state: np.ndarray, num_states: int) -> np.ndarray:
+    """``(states, most choices per state)``: each tensor state's choices in increasing order,
+    padded with ``len(state)`` (read as a choice of infinite value)."""
+    order = np.argsort(state, kind="stable")
+    counts = np.bincount(state, minlength=num_states)
+    width = int(counts.max()) if len(counts) else 0
+    table = np.full((num_states, width), len(state), dtype=np.int64)
+    position = np.arange(len(state)) - np.repeat(np.cumsum(counts) - counts, counts)
+    table[state[order], position] = order
+    return table
+
+
+def _best_per_state(
+    value: np.ndarray, table: np.ndarray, one_choice: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per tensor state: the least ``value`` of its choices and the first choice reaching it
+    (:func:`_state_choices` gives ``table``; ``one_choice``: it is one column, unpadded)."""
+    if one_choice:
+        pick = table[:, 0]
+        return value[pick], pick
+    padded = np.append(value, np.inf)[table]
+    first = np.argmin(padded, axis=1)
+    rows = np.arange(len(table))
+    pick = table[rows, first]
+    return padded[rows, first], pick
 
 
 def _nondominated(res: np.ndarray) -> np.ndarray:
