@@ -269,7 +269,7 @@ class Network:
             (np.broadcast_to(rows, pick.shape).T, servers.T),
             flat.choice_memory[pick].T,
         )
-        sent: np.ndarray = targets.any(axis=2)
+        sent = np.asarray(targets.any(axis=2))
         drop = np.zeros(plans)
         if len(flat.term_node):
             local = choices[:, flat.term_node]  # (plans, terms): the node's choice...
