@@ -91,7 +91,11 @@ def compare_command(
         ),
     ] = None,
     time_limit: Annotated[
-        float | None, typer.Option("--time-limit", help="Per-solver time limit (s).")
+        float | None,
+        typer.Option(
+            "--time-limit",
+            help="Per-solver time limit (s); on an inference instance 10 s unless given.",
+        ),
     ] = None,
     estimator: Annotated[
         Estimator, typer.Option(help="Learning estimator for the epoch count.")

@@ -130,15 +130,26 @@ def _counts(mapping: dict[Any, int]) -> str:
 def compare_inference_file(
     instance: Path, solvers: list[str] | None, time_limit: float | None, json_out: bool
 ) -> int:
-    """``jqodi compare`` on an inference instance; returns the exit code."""
-    from jqodi_opt.inference.compare import compare_inference, placement_summary
+    """``jqodi compare`` on an inference instance; returns the exit code.
 
+    ``time_limit`` None: :data:`~jqodi_opt.inference.compare.DEFAULT_TIME_LIMIT` per solver."""
+    from jqodi_opt.inference.compare import (
+        DEFAULT_TIME_LIMIT,
+        compare_inference,
+        placement_summary,
+    )
+
+    if time_limit is not None and not time_limit > 0:
+        raise UsageProblem(f"--time-limit {time_limit} not understood (> 0).")
     problem = _problem(instance)
-    comparison = compare_inference(problem, solvers, time_limit)
+    limit = DEFAULT_TIME_LIMIT if time_limit is None else time_limit
+    comparison = compare_inference(problem, solvers, limit)
     if json_out:
         print_json(comparison.to_dict(problem))
         return int(Exit.OK)
-    view = Table(title=f"{problem.name}: objective {problem.objective}")
+    view = Table(
+        title=f"{problem.name}: objective {problem.objective}, time limit {limit:g} s per solver"
+    )
     columns = (
         "solver",
         "status",
@@ -188,6 +199,20 @@ def compare_inference_file(
             fmt(result.objective),
             "-" if row.gap_to_optimum is None else f"{row.gap_to_optimum:.3%}",
             f"{result.runtime_s:.3f}",
+        )
+    if comparison.payoff is not None:
+        table = comparison.payoff
+        values = (
+            f"T* {fmt(table['latency_s'])} s, E* {fmt(table['energy_j'])} J, "
+            f"T^N {fmt(table['latency_nadir_s'])} s, E^N {fmt(table['energy_nadir_j'])} J, "
+            if "latency_s" in table
+            else ""
+        )
+        err.print(
+            f"payoff table (weighted objective, every row normalised by it): {values}"
+            f"{table['status']}, milp {table['runtime_s']:.3f} s",
+            markup=False,
+            highlight=False,
         )
     _wide(view)
     for note in notes:

@@ -7,12 +7,28 @@ compression taken, latency, energy, device energy, accuracy drop, the instance's
 gap to the **proven optimum** — the best objective among exact solvers that proved it (``optimal``).
 A solver that declines the instance (``dp`` on a DAG, ``exhaustive`` above its size limit) gets a
 row saying why.
+
+**Time limit.** Every solver gets :data:`DEFAULT_TIME_LIMIT` seconds unless the caller says
+otherwise (``jqodi compare --time-limit``): a backend that cannot prove its answer in that time
+reports ``time_limit`` with the best plan it has, so the table is never held for minutes by one
+slow backend. ``time_limit=None`` lets every solver run to its end.
+
+**The payoff table.** For the ``weighted`` objective (SPEC §7.3) the min–max normalisation uses the
+instance's payoff table ``T*, E*, T^N, E^N`` — a property of the instance, not of a method. It is
+computed **once**, before the solvers, by ``milp``'s four lexicographic single-objective stages
+(:func:`~jqodi_opt.inference.solvers.baselines.instance_payoff`, under the same per-solver time
+limit), and handed to every solver (``payoff=``): the baselines and ``qio`` then cost what their
+own restricted search costs, every row's objective is on the same scale, and an exact solver's
+row is its final weighted solve (``optimal`` only if the table was proven). The table, whether it
+was proven and its time are in :attr:`InferenceComparison.payoff`.
 """
 
 from __future__ import annotations
 
+import inspect
+import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -20,6 +36,9 @@ import numpy as np
 from jqodi_opt.exceptions import SolverRefused
 from jqodi_opt.inference.problem import InferenceProblem
 from jqodi_opt.result import Result, Status
+
+#: Seconds each solver (and the payoff table) may take in :func:`compare_inference` by default.
+DEFAULT_TIME_LIMIT = 10.0
 
 
 @dataclass
@@ -66,12 +85,16 @@ class InferenceComparison:
     rows: list[ComparisonRow] = field(default_factory=list)
     optimum: float | None = None
     optimum_solver: str | None = None
+    time_limit: float | None = None
+    payoff: dict[str, Any] | None = None
 
     def to_dict(self, problem: InferenceProblem) -> dict[str, Any]:
         """The ``compare --json`` document."""
         return {
             "instance": self.instance,
             "objective": self.objective,
+            "time_limit_s": self.time_limit,
+            "payoff": self.payoff,
             "optimum": self.optimum,
             "optimum_solver": self.optimum_solver,
             "rows": [row.to_dict(problem) for row in self.rows],
@@ -109,20 +132,52 @@ def default_solvers() -> list[str]:
     return exact + [n for n, info in INFERENCE_SOLVERS.items() if not info.exact]
 
 
+def takes_payoff(name: str) -> bool:
+    """Whether solver ``name``'s backend takes the ``payoff`` option."""
+    from jqodi_opt.solve import backend
+
+    return "payoff" in inspect.signature(backend(name, "inference")).parameters
+
+
 def compare_inference(
-    problem: InferenceProblem, solvers: list[str] | None = None, time_limit: float | None = None
+    problem: InferenceProblem,
+    solvers: list[str] | None = None,
+    time_limit: float | None = DEFAULT_TIME_LIMIT,
 ) -> InferenceComparison:
-    """Runs ``solvers`` (default: all registered) on ``problem`` and measures each against the
-    proven optimum."""
+    """Runs ``solvers`` (default: all registered) on ``problem``, each with ``time_limit`` seconds
+    (None: no limit), and measures each against the proven optimum (module docstring)."""
+    from jqodi_opt.inference.solvers.baselines import instance_payoff
     from jqodi_opt.solve import INFERENCE_SOLVERS, solve
 
     names = solvers or default_solvers()
-    comparison = InferenceComparison(problem.name, problem.objective)
+    comparison = InferenceComparison(problem.name, problem.objective, time_limit=time_limit)
+    payoff = None
+    no_table: tuple[Status, str] | None = None  # the weighted objective without a payoff table
+    if problem.objective == "weighted" and any(takes_payoff(name) for name in names):
+        start = time.perf_counter()
+        table = instance_payoff(problem, time_limit)
+        payoff = table.payoff
+        comparison.payoff = {
+            **({} if payoff is None else asdict(payoff)),
+            "status": str(table.status),
+            "solver": "milp",
+            "runtime_s": time.perf_counter() - start,
+        }
+        if payoff is None:
+            why = f"the payoff table (milp) has no plan: {table.message or table.status}"
+            no_table = (table.status, why)
     for name in names:
         info = INFERENCE_SOLVERS.get(name)
         exact = bool(info and info.exact)
+        options: dict[str, Any] = {}
+        if payoff is not None and takes_payoff(name):
+            options["payoff"] = payoff
+        elif no_table is not None and not exact:  # nothing to normalise a restriction by
+            status = Status.TIME_LIMIT if no_table[0] is Status.TIME_LIMIT else Status.INFEASIBLE
+            comparison.rows.append(ComparisonRow(name, exact, str(status), note=no_table[1]))
+            continue
         try:
-            result = solve(problem, name, time_limit=time_limit)
+            result = solve(problem, name, time_limit=time_limit, **options)
         except SolverRefused as exc:
             comparison.rows.append(ComparisonRow(name, exact, "refused", note=str(exc)))
             continue

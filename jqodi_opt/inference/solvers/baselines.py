@@ -42,7 +42,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -56,14 +56,13 @@ from jqodi_opt.inference.problem import (
     InferenceProblem,
     assignment_violations,
 )
+from jqodi_opt.inference.solvers.objectives import Payoff, coerce_payoff
 from jqodi_opt.pyomo_highs import stdout_silenced
 from jqodi_opt.result import Status
 
 if TYPE_CHECKING:
     from jqodi_opt.inference.solvers.core import InferenceOutput
-
-#: The full problem's payoff table ``(T*, E*, T^N, E^N)`` (SPEC §7.3), for ``weighted``.
-Payoff = tuple[float, float, float, float]
+    from jqodi_opt.inference.solvers.objectives import PayoffOutput
 
 #: Indices of the three additive measures.
 LATENCY, ENERGY, DEVICE_ENERGY = 0, 1, 2
@@ -115,7 +114,7 @@ def objective_weights(
 
     For ``weighted`` (SPEC §7.3, Nicosanti et al.) ``payoff`` is the full problem's payoff table
     ``(T*, E*, T^N, E^N)``: ``w_L (T - T*)/(T^N - T*) + w_E (E - E*)/(E^N - E*)`` is linear in
-    ``(T, E)``; a zero denominator is taken as 1 (as the exact solvers do).
+    ``(T, E)``; a zero denominator is taken as 1 (:meth:`Payoff.scales`, as the exact solvers do).
 
     Raises
     ------
@@ -134,15 +133,14 @@ def objective_weights(
             raise OptionError(
                 "the weighted objective needs the full problem's payoff table (T*, E*, T^N, E^N)"
             )
-        t_star, e_star, t_nadir, e_nadir = payoff
         w_l, w_e = problem.weights
         total = w_l + w_e
-        d_t = t_nadir - t_star if t_nadir > t_star else 1.0
-        d_e = e_nadir - e_star if e_nadir > e_star else 1.0
+        d_t, d_e = payoff.scales()
         # SPEC §7.3: w_L (T - T*) / (T^N - T*) + w_E (E - E*) / (E^N - E*)
         weights[LATENCY] = w_l / total / d_t
         weights[ENERGY] = w_e / total / d_e
-        return weights, (w_l / total) * t_star / d_t + (w_e / total) * e_star / d_e
+        offset = (w_l / total) * payoff.latency_s / d_t + (w_e / total) * payoff.energy_j / d_e
+        return weights, offset
     return weights, 0.0
 
 
@@ -709,47 +707,65 @@ def _why_infeasible(
 # --------------------------------------------------------------------------------------------------
 
 
+def instance_payoff(
+    problem: InferenceProblem, time_limit: float | None = None, num_workers: int | None = None
+) -> PayoffOutput:
+    """The payoff table ``(T*, E*, T^N, E^N)`` of the full problem (SPEC §7.3), from ``milp``'s
+    four lexicographic single-objective stages (:func:`~.objectives.payoff_table`).
+
+    It is a property of the instance, not of a method: every restriction of the ``weighted``
+    objective (a baseline, ``qio``) is normalised by it, so their values compare with the exact
+    solvers'. ``jqodi compare`` computes it once and hands it to every solver (``payoff=``).
+    """
+    from jqodi_opt.inference.solvers.milp import MilpSession
+    from jqodi_opt.inference.solvers.network import build_network
+    from jqodi_opt.inference.solvers.objectives import payoff_table
+
+    start = time.perf_counter()
+    deadline = None if time_limit is None else start + time_limit
+    network = build_network(problem)
+    return payoff_table(MilpSession(network, threads=num_workers), network, deadline)
+
+
 def as_inference_output(
     problem: InferenceProblem,
     run: Callable[[Payoff | None, float | None], PlanOutput],
     time_limit: float | None,
+    payoff: Payoff | None = None,
 ) -> InferenceOutput:
     """Runs a heuristic or baseline (``run(payoff, time_limit)``) and packs its answer for
     :func:`jqodi_opt.solve.solve`, which re-evaluates the plan.
 
-    For the ``weighted`` objective the full problem's payoff table comes first, from the exact
-    ``milp`` (its lexicographic single-objective stages, SPEC §7.3): a restriction is normalised by
-    the same ``T*, E*, T^N, E^N`` as the exact solvers, so the values compare. Its time counts
-    against ``time_limit``; ``stats["payoff_proven"]`` says whether it was proven.
+    For the ``weighted`` objective the full problem's payoff table is ``payoff`` when the caller
+    gives it (``jqodi compare`` does, once for all solvers), else it is computed first
+    (:func:`instance_payoff`), its time counting against ``time_limit``: a restriction is
+    normalised by the same ``T*, E*, T^N, E^N`` as the exact solvers, so the values compare.
+    ``stats["payoff_proven"]`` says whether the table was proven.
     """
     from jqodi_opt.inference.solvers.core import InferenceOutput
 
     start = time.perf_counter()
-    payoff: Payoff | None = None
-    payoff_doc: dict[str, float] | None = None
     extra: dict[str, Any] = {}
     if problem.objective == "weighted":
-        from jqodi_opt.inference.solvers.milp import solve_milp
-
-        exact = solve_milp(problem, time_limit)
-        if exact.payoff is None:
-            status = Status.TIME_LIMIT if exact.status is Status.TIME_LIMIT else Status.INFEASIBLE
-            return InferenceOutput(
-                status,
-                solve_time_s=time.perf_counter() - start,
-                reasons=["the full problem's payoff table (milp) has no plan: "
-                         + (exact.message or str(exact.status))],
-            )  # fmt: skip
-        payoff_doc = dict(exact.payoff)
-        payoff = (
-            float(payoff_doc["latency_s"]),
-            float(payoff_doc["energy_j"]),
-            float(payoff_doc["latency_nadir_s"]),
-            float(payoff_doc["energy_nadir_j"]),
-        )
-        extra["payoff_proven"] = bool(payoff_doc.get("proven", False))
-        if time_limit is not None:
-            time_limit = max(time_limit - (time.perf_counter() - start), 1e-3)
+        if payoff is None:
+            table = instance_payoff(problem, time_limit)
+            if table.payoff is None:
+                status = (
+                    Status.TIME_LIMIT if table.status is Status.TIME_LIMIT else Status.INFEASIBLE
+                )
+                return InferenceOutput(
+                    status,
+                    solve_time_s=time.perf_counter() - start,
+                    reasons=["the full problem's payoff table (milp) has no plan: "
+                             + (table.message or str(table.status))],
+                )  # fmt: skip
+            payoff = table.payoff
+            extra["payoff_seconds"] = time.perf_counter() - start
+            if time_limit is not None:
+                time_limit = max(time_limit - (time.perf_counter() - start), 1e-3)
+        else:
+            extra["payoff_given"] = True
+        extra["payoff_proven"] = payoff.proven
     weights, offset = objective_weights(problem, payoff)
     out = run(payoff, time_limit)
     cost = None if out.assignment is None else measures(problem, out.assignment)
@@ -759,44 +775,55 @@ def as_inference_output(
         objective_weights=weights,
         offset=offset,
         cost=cost,
-        payoff=payoff_doc,
+        payoff=None if payoff is None or problem.objective != "weighted" else asdict(payoff),
         solve_time_s=time.perf_counter() - start,
         stats={**out.stats, **extra},
         reasons=list(out.reasons),
     )
 
 
-def _solve(name: str, problem: InferenceProblem, time_limit: float | None) -> InferenceOutput:
+def _solve(
+    name: str, problem: InferenceProblem, time_limit: float | None, payoff: Any
+) -> InferenceOutput:
     cut_set = SETS[name]
     return as_inference_output(
-        problem, lambda payoff, limit: solve_cut_set(problem, cut_set, limit, payoff), time_limit
+        problem,
+        lambda table, limit: solve_cut_set(problem, cut_set, limit, table),
+        time_limit,
+        coerce_payoff(payoff),
     )
 
 
-def solve_all_local(problem: InferenceProblem, time_limit: float | None = None) -> InferenceOutput:
+def solve_all_local(
+    problem: InferenceProblem, time_limit: float | None = None, payoff: Any = None
+) -> InferenceOutput:
     """Mu et al.'s *All_Local*: the whole original model on the device."""
-    return _solve("all-local", problem, time_limit)
+    return _solve("all-local", problem, time_limit, payoff)
 
 
-def solve_all_server(problem: InferenceProblem, time_limit: float | None = None) -> InferenceOutput:
+def solve_all_server(
+    problem: InferenceProblem, time_limit: float | None = None, payoff: Any = None
+) -> InferenceOutput:
     """Mu et al.'s *All_Server*: the whole original model on the best single server."""
-    return _solve("all-server", problem, time_limit)
+    return _solve("all-server", problem, time_limit, payoff)
 
 
 def solve_neurosurgeon(
-    problem: InferenceProblem, time_limit: float | None = None
+    problem: InferenceProblem, time_limit: float | None = None, payoff: Any = None
 ) -> InferenceOutput:
     """Neurosurgeon (Kang et al. 2017): the best single cut and server, original model."""
-    return _solve("neurosurgeon", problem, time_limit)
+    return _solve("neurosurgeon", problem, time_limit, payoff)
 
 
 def solve_prune_partition(
-    problem: InferenceProblem, time_limit: float | None = None
+    problem: InferenceProblem, time_limit: float | None = None, payoff: Any = None
 ) -> InferenceOutput:
     """Mu et al.'s *Prune_Partition*: the best single cut with per-layer pruning only."""
-    return _solve("prune-partition", problem, time_limit)
+    return _solve("prune-partition", problem, time_limit, payoff)
 
 
-def solve_bottlenet(problem: InferenceProblem, time_limit: float | None = None) -> InferenceOutput:
+def solve_bottlenet(
+    problem: InferenceProblem, time_limit: float | None = None, payoff: Any = None
+) -> InferenceOutput:
     """BottleNet++ as Mu et al. use it: the best single cut with feature compression only."""
-    return _solve("bottlenet", problem, time_limit)
+    return _solve("bottlenet", problem, time_limit, payoff)

@@ -29,7 +29,7 @@ constraints of its own, so it is not re-optimised under them.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import numpy as np
@@ -43,6 +43,7 @@ from jqodi_opt.inference.solvers.baselines import (
     PlanOutput,
     as_inference_output,
     base_assignment,
+    coerce_payoff,
     index_of,
     measures,
     objective_weights,
@@ -143,10 +144,16 @@ def run_dads(
     return PlanOutput(Status.FEASIBLE, best[1], best[0] - offset, stats=stats)
 
 
-def solve_dads(problem: InferenceProblem, time_limit: float | None = None) -> InferenceOutput:
-    """DADS for :func:`jqodi_opt.solve.solve`."""
+def solve_dads(
+    problem: InferenceProblem, time_limit: float | None = None, payoff: Any = None
+) -> InferenceOutput:
+    """DADS for :func:`jqodi_opt.solve.solve` (``payoff``: the ``weighted`` objective's payoff
+    table when the caller has it, :func:`~.objectives.coerce_payoff`)."""
     return as_inference_output(
-        problem, lambda payoff, limit: run_dads(problem, limit, payoff), time_limit
+        problem,
+        lambda table, limit: run_dads(problem, limit, table),
+        time_limit,
+        coerce_payoff(payoff),
     )
 
 

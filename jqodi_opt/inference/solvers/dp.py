@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -420,9 +421,16 @@ def _nondominated(res: np.ndarray) -> np.ndarray:
 
 
 def solve_dp(
-    problem: InferenceProblem, time_limit: float | None = None, *, max_labels: int = MAX_LABELS
+    problem: InferenceProblem,
+    time_limit: float | None = None,
+    *,
+    max_labels: int = MAX_LABELS,
+    payoff: Any = None,
 ) -> InferenceOutput:
     """Solves the instance's objective on a chain by dynamic programming (module docstring).
+
+    ``payoff``: the ``weighted`` objective's payoff table when the caller has it
+    (:func:`~.objectives.coerce_payoff`; None: computed here).
 
     Raises
     ------
@@ -431,4 +439,6 @@ def solve_dp(
     """
     if max_labels < 1:
         raise OptionError(f"max_labels {max_labels} not understood (>= 1).")
-    return solve_exact(problem, time_limit, lambda net: DpSession(net, max_labels=max_labels))
+    return solve_exact(
+        problem, time_limit, lambda net: DpSession(net, max_labels=max_labels), payoff=payoff
+    )

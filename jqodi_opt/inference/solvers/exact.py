@@ -11,11 +11,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict
+from typing import Any
 
 from jqodi_opt.inference.problem import InferenceProblem
 from jqodi_opt.inference.solvers.core import InferenceOutput, Session
 from jqodi_opt.inference.solvers.network import Network, build_network, to_assignment
-from jqodi_opt.inference.solvers.objectives import Objective, optimise
+from jqodi_opt.inference.solvers.objectives import Objective, coerce_payoff, optimise
 
 
 def objective_of(problem: InferenceProblem, objective: str | None = None) -> Objective:
@@ -33,18 +34,22 @@ def solve_exact(
     time_limit: float | None,
     open_session: Callable[[Network], Session],
     objective: str | None = None,
+    payoff: Any = None,
 ) -> InferenceOutput:
     """Solves ``problem`` with the session ``open_session`` makes (see the module docstring).
 
     ``open_session`` may raise :class:`~jqodi_opt.exceptions.SolverRefused` (a DAG for ``dp``, too
-    many plans for ``exhaustive``); it is let through.
+    many plans for ``exhaustive``); it is let through. ``payoff``: the ``weighted`` objective's
+    payoff table, when the caller has it (:func:`~.objectives.coerce_payoff`; checked before any
+    work).
     """
+    table = coerce_payoff(payoff)
     start = time.perf_counter()
     deadline = None if time_limit is None else start + time_limit
     network = build_network(problem)
     session = open_session(network)
     built = time.perf_counter()
-    out = optimise(session, network, objective_of(problem, objective), deadline)
+    out = optimise(session, network, objective_of(problem, objective), deadline, table)
     solved = time.perf_counter()
     output = InferenceOutput(
         out.status,

@@ -11,6 +11,7 @@ work.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 
@@ -91,9 +92,16 @@ class ExhaustiveSession:
 
 
 def solve_exhaustive(
-    problem: InferenceProblem, time_limit: float | None = None, *, max_plans: int = MAX_PLANS
+    problem: InferenceProblem,
+    time_limit: float | None = None,
+    *,
+    max_plans: int = MAX_PLANS,
+    payoff: Any = None,
 ) -> InferenceOutput:
     """Solves the instance's objective by pricing every plan.
+
+    ``payoff``: the ``weighted`` objective's payoff table when the caller has it
+    (:func:`~.objectives.coerce_payoff`; None: computed here).
 
     Raises
     ------
@@ -102,4 +110,9 @@ def solve_exhaustive(
     """
     if max_plans < 1:
         raise OptionError(f"max_plans {max_plans} not understood (>= 1).")
-    return solve_exact(problem, time_limit, lambda net: ExhaustiveSession(net, max_plans=max_plans))
+    return solve_exact(
+        problem,
+        time_limit,
+        lambda net: ExhaustiveSession(net, max_plans=max_plans),
+        payoff=payoff,
+    )

@@ -261,6 +261,7 @@ def solve_milp(
     num_workers: int | None = None,
     display: bool = False,
     lp_first: bool = True,
+    payoff: Any = None,
 ) -> InferenceOutput:
     """Solves the instance's objective with the MILP and HiGHS.
 
@@ -277,6 +278,9 @@ def solve_milp(
         Print HiGHS's log.
     lp_first
         Try the LP relaxation first (see the module docstring).
+    payoff
+        The ``weighted`` objective's payoff table when the caller has it
+        (:func:`~.objectives.coerce_payoff`; None: computed here).
     """
     if num_workers is not None and num_workers < 1:
         raise OptionError(f"num_workers {num_workers} not understood (>= 1).")
@@ -284,4 +288,5 @@ def solve_milp(
         problem,
         time_limit,
         lambda net: MilpSession(net, threads=num_workers, display=display, lp_first=lp_first),
+        payoff=payoff,
     )

@@ -22,11 +22,13 @@ Every stage runs before one deadline; a stage that is not proven makes the whole
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from jqodi_opt.exceptions import OptionError
 from jqodi_opt.inference.solvers.core import CoreOutput, Session
 from jqodi_opt.inference.solvers.network import DEVICE_ENERGY, ENERGY, LATENCY, Network
 from jqodi_opt.result import Status
@@ -76,6 +78,39 @@ class Payoff:
         d_t = self.latency_nadir_s - self.latency_s
         d_e = self.energy_nadir_j - self.energy_j
         return (d_t if d_t > 0 else 1.0), (d_e if d_e > 0 else 1.0)
+
+
+def coerce_payoff(value: Any) -> Payoff | None:
+    """The ``payoff`` option: None, a :class:`~.objectives.Payoff`, or a mapping with its four
+    values (``latency_s``, ``energy_j``, ``latency_nadir_s``, ``energy_nadir_j``; ``proven``
+    False when absent) — the ``stats["payoff"]`` of an exact solver's result.
+
+    Raises
+    ------
+    OptionError
+        For anything else, or values that are not finite numbers.
+    """
+    if value is None or isinstance(value, Payoff):
+        payoff = value
+    elif isinstance(value, dict):
+        keys = ("latency_s", "energy_j", "latency_nadir_s", "energy_nadir_j")
+        try:
+            t_star, e_star, t_nadir, e_nadir = (float(value[k]) for k in keys)
+        except (KeyError, TypeError, ValueError):
+            raise OptionError(
+                f"payoff: a mapping needs numbers {', '.join(keys)}; "
+                f"got keys {sorted(map(str, value))[:6]}."
+            ) from None
+        payoff = Payoff(t_star, e_star, t_nadir, e_nadir, bool(value.get("proven", False)))
+    else:
+        raise OptionError(
+            f"payoff {type(value).__name__} not understood (a Payoff or a mapping of its values)."
+        )
+    if payoff is not None:
+        numbers = [payoff.latency_s, payoff.energy_j, payoff.latency_nadir_s, payoff.energy_nadir_j]
+        if not all(math.isfinite(x) for x in numbers):
+            raise OptionError(f"payoff {numbers} not understood (four finite numbers).")
+    return payoff
 
 
 @dataclass
@@ -150,10 +185,57 @@ def _worst(*statuses: Status) -> Status:
     return min(statuses, key=order.index)
 
 
+@dataclass
+class PayoffOutput:
+    """The payoff table of :func:`payoff_table` and how its four stages went.
+
+    Attributes
+    ----------
+    payoff
+        The table, or None when the first stage found no plan.
+    status
+        The worst status of the stages (``optimal`` only when all four were proven).
+    stats, message
+        Per stage statistics; why there is no table, when there is none.
+    """
+
+    payoff: Payoff | None
+    status: Status
+    stats: dict[str, Any] = field(default_factory=dict)
+    message: str = ""
+
+
+def payoff_table(session: Session, network: Network, deadline: float | None) -> PayoffOutput:
+    """Nicosanti et al.'s payoff table from two lexicographic solves (module docstring)."""
+    no_limits = np.full(3, np.inf)
+    fast1, fast2 = lexicographic(session, network, LATENCY, ENERGY, no_limits, deadline)
+    if fast2 is None:
+        return PayoffOutput(None, fast1.status, {"min_latency": fast1.stats}, fast1.message)
+    lean1, lean2 = lexicographic(session, network, ENERGY, LATENCY, no_limits, deadline)
+    assert lean2 is not None  # feasible, since the first pair found a plan
+    fast = network.measure(fast2.choices).cost  # type: ignore[arg-type]
+    lean = network.measure(lean2.choices).cost  # type: ignore[arg-type]
+    stages = [fast1, fast2, lean1, lean2]
+    proven = all(s.status is Status.OPTIMAL for s in stages)
+    payoff = Payoff(
+        float(fast[LATENCY]), float(lean[ENERGY]), float(lean[LATENCY]), float(fast[ENERGY]), proven
+    )
+    status = _worst(*(s.status for s in stages))
+    return PayoffOutput(payoff, status, {"min_latency": fast1.stats, "min_energy": lean1.stats})
+
+
 def optimise(
-    session: Session, network: Network, objective: Objective, deadline: float | None
+    session: Session,
+    network: Network,
+    objective: Objective,
+    deadline: float | None,
+    payoff: Payoff | None = None,
 ) -> ObjectiveOutput:
-    """Solves ``objective`` with ``session`` (all stages before ``deadline``)."""
+    """Solves ``objective`` with ``session`` (all stages before ``deadline``).
+
+    For ``weighted``, a given ``payoff`` table is used as it is (the four single-objective stages
+    are skipped); the answer is ``optimal`` only if that table is ``proven``.
+    """
     no_limits = np.full(3, np.inf)
     if objective.kind != "weighted":
         weights = unit(MEASURE_OF[objective.kind])
@@ -167,24 +249,16 @@ def optimise(
             message=out.message,
         )
 
-    fast1, fast2 = lexicographic(session, network, LATENCY, ENERGY, no_limits, deadline)
-    if fast2 is None:
-        return ObjectiveOutput(
-            fast1.status,
-            None,
-            np.zeros(3),
-            stats={"min_latency": fast1.stats},
-            message=fast1.message,
-        )
-    lean1, lean2 = lexicographic(session, network, ENERGY, LATENCY, no_limits, deadline)
-    assert lean2 is not None  # feasible, since the first pair found a plan
-    fast = network.measure(fast2.choices).cost  # type: ignore[arg-type]
-    lean = network.measure(lean2.choices).cost  # type: ignore[arg-type]
-    stages = [fast1, fast2, lean1, lean2]
-    proven = all(s.status is Status.OPTIMAL for s in stages)
-    payoff = Payoff(
-        float(fast[LATENCY]), float(lean[ENERGY]), float(lean[LATENCY]), float(fast[ENERGY]), proven
-    )
+    if payoff is None:
+        table = payoff_table(session, network, deadline)
+        if table.payoff is None:
+            return ObjectiveOutput(
+                table.status, None, np.zeros(3), stats=table.stats, message=table.message
+            )
+        payoff, stage_status, stats = table.payoff, table.status, dict(table.stats)
+    else:
+        stage_status = Status.OPTIMAL if payoff.proven else Status.FEASIBLE
+        stats = {"payoff_given": True}
     total = objective.latency_weight + objective.energy_weight
     w_l, w_e = objective.latency_weight / total, objective.energy_weight / total
     d_t, d_e = payoff.scales()
@@ -192,7 +266,7 @@ def optimise(
     weights = np.array([w_l / d_t, w_e / d_e, 0.0])
     offset = w_l * payoff.latency_s / d_t + w_e * payoff.energy_j / d_e
     final = session.solve(weights, no_limits, deadline)
-    status = _worst(final.status, *(s.status for s in stages))
+    status = _worst(final.status, stage_status)
     message = final.message
     if status is not Status.OPTIMAL and final.choices is not None:
         if final.status is Status.OPTIMAL:
@@ -208,6 +282,6 @@ def optimise(
         offset=offset,
         bound=bound,
         payoff=payoff,
-        stats={"min_latency": fast1.stats, "min_energy": lean1.stats, "weighted": final.stats},
+        stats={**stats, "weighted": final.stats},
         message=message,
     )

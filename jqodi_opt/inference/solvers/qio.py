@@ -83,6 +83,7 @@ from jqodi_opt.inference.solvers.baselines import (
     PlanOutput,
     as_inference_output,
     base_assignment,
+    coerce_payoff,
     cut_placement,
     objective_weights,
 )
@@ -422,10 +423,14 @@ def solve_qio(
     max_redraws: int = 50,
     max_rounds: int = 1000,
     max_evaluations: int = 200_000,
+    payoff: Any = None,
 ) -> InferenceOutput:
-    """Mu et al.'s Algorithm 1 for :func:`jqodi_opt.solve.solve` (options as :func:`run_qio`)."""
+    """Mu et al.'s Algorithm 1 for :func:`jqodi_opt.solve.solve` (options as :func:`run_qio`;
+    ``payoff``: the ``weighted`` objective's payoff table when the caller has it,
+    :func:`~.objectives.coerce_payoff`)."""
     check_options(problem, k, t_max, scaling, predictor, samples, max_redraws, max_rounds,
                   max_evaluations)  # fmt: skip
+    table = coerce_payoff(payoff)
 
     def run(payoff: Payoff | None, limit: float | None) -> PlanOutput:
         return run_qio(
@@ -433,7 +438,7 @@ def solve_qio(
             max_evaluations, payoff,
         )  # fmt: skip
 
-    return as_inference_output(problem, run, time_limit)
+    return as_inference_output(problem, run, time_limit, table)
 
 
 def check_options(
