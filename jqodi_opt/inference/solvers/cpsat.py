@@ -44,8 +44,8 @@ from typing import Any
 import numpy as np
 from ortools.sat.python import cp_model
 
-from jqodi_opt.exceptions import OptionError
 from jqodi_opt.finetune.problem import OPTIMALITY_GAP
+from jqodi_opt.finetune.solvers import options as checks
 from jqodi_opt.finetune.solvers.cpsat import translate_status
 from jqodi_opt.inference.problem import DROP_TOLERANCE, LIMIT_TOLERANCE, InferenceProblem
 from jqodi_opt.inference.solvers.core import CoreOutput, InferenceOutput, remaining
@@ -262,6 +262,7 @@ def solve_cpsat(
     num_workers: int | None = None,
     display: bool = False,
     payoff: Any = None,
+    workers: int | None = None,
 ) -> InferenceOutput:
     """Solves the instance's objective with CP-SAT (module docstring).
 
@@ -278,9 +279,12 @@ def solve_cpsat(
     payoff
         The ``weighted`` objective's payoff table when the caller has it
         (:func:`~.objectives.coerce_payoff`; None: computed here).
+    workers
+        Deprecated alias of ``num_workers`` (a ``DeprecationWarning``, as the fine-tuning
+        ``cpsat``).
     """
-    if num_workers is not None and num_workers < 1:
-        raise OptionError(f"num_workers {num_workers} not understood (>= 1).")
+    num_workers = checks.num_workers(num_workers, "workers", workers)
+    display = checks.flag("display", display)
     return solve_exact(
         problem,
         time_limit,

@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from jqodi_opt.exceptions import OptionError
 from jqodi_opt.finetune.problem import OPTIMALITY_GAP
+from jqodi_opt.finetune.solvers import options as checks
 from jqodi_opt.finetune.solvers.interrupt import run_interruptible
 from jqodi_opt.finetune.solvers.milp import (
     FEASIBILITY_TOLERANCE,
@@ -262,6 +262,7 @@ def solve_milp(
     display: bool = False,
     lp_first: bool = True,
     payoff: Any = None,
+    threads: int | None = None,
 ) -> InferenceOutput:
     """Solves the instance's objective with the MILP and HiGHS.
 
@@ -281,9 +282,10 @@ def solve_milp(
     payoff
         The ``weighted`` objective's payoff table when the caller has it
         (:func:`~.objectives.coerce_payoff`; None: computed here).
+    threads
+        Deprecated alias of ``num_workers`` (a ``DeprecationWarning``, as the fine-tuning ``milp``).
     """
-    if num_workers is not None and num_workers < 1:
-        raise OptionError(f"num_workers {num_workers} not understood (>= 1).")
+    num_workers = checks.num_workers(num_workers, "threads", threads)
     return solve_exact(
         problem,
         time_limit,
