@@ -4,6 +4,7 @@ short-decimal rows and the deprecated worker-count names."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import warnings
 from pathlib import Path
@@ -189,3 +190,31 @@ def test_worker_count_is_num_workers_and_the_old_name_warns(name: str, alias: st
         solve(problem, name, num_workers=1, **{alias: 1})
     with pytest.raises(OptionError, match="num_workers"):
         solve(problem, name, num_workers=0)
+
+
+def test_without_a_proof_gaps_are_to_the_best_exact_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    """milp cut short by the time limit (simulated: its status and bound replaced) and no other
+    exact row: the gaps are measured against milp's plan and its bound is reported."""
+    registry = importlib.import_module("jqodi_opt.solve")  # the module, not the function
+    real = registry.solve
+
+    def cut_short(problem: Any, solver: str, **kwargs: Any) -> Any:
+        result = real(problem, solver, **kwargs)
+        if solver == "milp":
+            result.status, result.bound = Status.TIME_LIMIT, float(result.objective) - 0.25
+        return result
+
+    monkeypatch.setattr(registry, "solve", cut_short)
+    problem = problem_of(random_document(3, layers=3, servers=3, dag=True, objective="energy"))
+    comparison = compare_inference(problem, ["milp", "all-local"])
+    rows = {row.solver: row for row in comparison.rows}
+    milp, local = rows["milp"].result, rows["all-local"].result
+    assert milp is not None and local is not None and milp.objective is not None
+    assert comparison.optimum is None and comparison.best_solver == "milp"
+    assert comparison.best == milp.objective
+    assert comparison.best_bound == pytest.approx(milp.objective - 0.25)
+    assert rows["milp"].gap_to_optimum == 0.0
+    assert local.objective is not None
+    assert rows["all-local"].gap_to_optimum == pytest.approx(
+        (local.objective - milp.objective) / milp.objective
+    )

@@ -163,13 +163,15 @@ def compare_inference_file(
         "device J",
         "drop",
         "objective",
-        "gap to optimum",
+        "gap to optimum" if comparison.optimum is not None else "gap to best found",
         "runtime s",
     )
     for column in columns:
         view.add_column(
             column,
-            justify="right" if column.endswith((" s", " J", "drop", "tive", "optimum")) else "left",
+            justify="right"
+            if column.endswith((" s", " J", "drop", "tive", "optimum", "found"))
+            else "left",
         )
     notes = []
     for row in comparison.rows:
@@ -217,8 +219,15 @@ def compare_inference_file(
     _wide(view)
     for note in notes:
         err.print(note, markup=False, highlight=False)
-    if comparison.optimum is None:
-        err.print("no exact solver proved the optimum: gaps are not shown", highlight=False)
+    if comparison.optimum is None and comparison.best is None:
+        err.print("no exact solver found a plan: gaps are not shown", highlight=False)
+    elif comparison.optimum is None:
+        bound = "" if comparison.best_bound is None else f", best bound {comparison.best_bound:.8g}"
+        err.print(
+            f"no exact solver proved the optimum in the time limit: gaps are to the best exact "
+            f"plan found, {comparison.best:.8g} ({comparison.best_solver}){bound}",
+            highlight=False,
+        )
     else:
         err.print(
             f"proven optimum {comparison.optimum:.8g} ({comparison.optimum_solver})",

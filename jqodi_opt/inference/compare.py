@@ -4,7 +4,8 @@
 Each row is one :func:`jqodi_opt.solve.solve` (so every plan has been through ``evaluate``): the
 placement (layers per server, the tensors sent between servers), the bit-widths, pruning and
 compression taken, latency, energy, device energy, accuracy drop, the instance's objective and its
-gap to the **proven optimum** — the best objective among exact solvers that proved it (``optimal``).
+gap to the **proven optimum** — the best objective among exact solvers that proved it (``optimal``);
+when none did in the time limit, to the best exact plan found, with the best bound shown.
 A solver that declines the instance (``dp`` on a DAG, ``exhaustive`` above its size limit) gets a
 row saying why.
 
@@ -78,13 +79,21 @@ class ComparisonRow:
 
 @dataclass
 class InferenceComparison:
-    """All rows and the proven optimum they are measured against."""
+    """All rows and the proven optimum they are measured against.
+
+    When no exact solver proved its answer (in the time limit), ``optimum`` is None and the rows'
+    ``gap_to_optimum`` are measured against ``best``, the best exact plan found (by
+    ``best_solver``); ``best_bound`` is the best lower bound the exact solvers proved.
+    """
 
     instance: str
     objective: str
     rows: list[ComparisonRow] = field(default_factory=list)
     optimum: float | None = None
     optimum_solver: str | None = None
+    best: float | None = None
+    best_solver: str | None = None
+    best_bound: float | None = None
     time_limit: float | None = None
     payoff: dict[str, Any] | None = None
 
@@ -97,6 +106,9 @@ class InferenceComparison:
             "payoff": self.payoff,
             "optimum": self.optimum,
             "optimum_solver": self.optimum_solver,
+            "best": self.best,
+            "best_solver": self.best_solver,
+            "best_bound": self.best_bound,
             "rows": [row.to_dict(problem) for row in self.rows],
         }
 
@@ -182,21 +194,28 @@ def compare_inference(
             comparison.rows.append(ComparisonRow(name, exact, "refused", note=str(exc)))
             continue
         comparison.rows.append(ComparisonRow(name, exact, str(result.status), result))
-    proven = [
-        (row.result.objective, row.solver)
+    exact_plans = [
+        (row.result.objective, row.solver, row.result.status is Status.OPTIMAL)
         for row in comparison.rows
-        if row.exact
-        and row.result is not None
-        and row.result.status is Status.OPTIMAL
-        and row.result.objective is not None
+        if row.exact and row.result is not None and row.result.objective is not None
     ]
+    proven = [(value, name) for value, name, optimal in exact_plans if optimal]
     if proven:
         comparison.optimum, comparison.optimum_solver = min(proven)
-        floor = 1.0 if problem.objective == "weighted" else 1e-12
-        for row in comparison.rows:
-            if row.result is not None and row.result.objective is not None:
-                assert comparison.optimum is not None
-                row.gap_to_optimum = (row.result.objective - comparison.optimum) / max(
-                    abs(comparison.optimum), floor
-                )
+        reference = comparison.optimum
+    elif exact_plans:  # no proof in time: gaps are to the best exact plan found, its bound shown
+        comparison.best, comparison.best_solver, _ = min(exact_plans)
+        bounds = [
+            row.result.bound
+            for row in comparison.rows
+            if row.exact and row.result is not None and row.result.bound is not None
+        ]
+        comparison.best_bound = max(bounds) if bounds else None
+        reference = comparison.best
+    else:
+        return comparison
+    floor = 1.0 if problem.objective == "weighted" else 1e-12
+    for row in comparison.rows:
+        if row.result is not None and row.result.objective is not None:
+            row.gap_to_optimum = (row.result.objective - reference) / max(abs(reference), floor)
     return comparison
