@@ -18,6 +18,7 @@ from jqodi_opt.inference.problem import (
 )
 from jqodi_opt.inference.read import build_inference
 from jqodi_opt.inference.solvers.baselines import measures, objective_weights
+from jqodi_opt.inference.solvers.objectives import Payoff
 
 
 def random_document(
@@ -158,7 +159,7 @@ def all_assignments(
 def brute_force(
     problem: InferenceProblem,
     assignments: Iterator[Assignment],
-    payoff: tuple[float, float, float, float] | None = None,
+    payoff: Payoff | None = None,
     accept: Callable[[Assignment], bool] | None = None,
 ) -> tuple[float, Assignment] | None:
     """The least objective value among the feasible ``assignments`` (None: none feasible)."""
