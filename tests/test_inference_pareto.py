@@ -148,6 +148,9 @@ def test_progress_hears_each_point_and_ctrl_c_keeps_the_points_so_far() -> None:
         "front point 2",
         "front point 3",
     ]
+    assert front.sweep_source == "front"  # no solve: the complete front answers the sweep
+    lines.clear()
+    pareto_front(compiled(three_servers()), "exhaustive", progress=lines.append, solve_sweep=True)
     assert lines[-1].startswith("weighted sums: 99 of 99")
 
     def interrupt_after_the_second(line: str) -> None:
@@ -160,6 +163,33 @@ def test_progress_hears_each_point_and_ctrl_c_keeps_the_points_so_far() -> None:
     assert front.interrupted and not front.complete and not front.weighted_sum
     assert [p.plan.layers[0].server for p in front.front] == ["fast", "mid"]
     assert front.reasons == ["interrupted after 2 points"]
+
+
+@settings(max_examples=6)
+@given(seed=st.integers(0, 10**6), dag=st.booleans())
+def test_the_sweep_read_off_the_front_is_the_solved_sweep(seed: int, dag: bool) -> None:
+    problem = compiled(random_inference(seed, layers=2, servers=3, dag=dag, pruning=False))
+    weights = np.linspace(0, 1, 13)[1:-1]
+    read = pareto_front(problem, "exhaustive", sweep=weights)
+    solved = pareto_front(problem, "exhaustive", sweep=weights, solve_sweep=True)
+    if len(read.front) >= 2:
+        assert (read.sweep_source, solved.sweep_source) == ("front", "solves")
+    t_star, e_nadir = read.front[0].latency_s, read.front[0].energy_j
+    t_nadir, e_star = read.front[-1].latency_s, read.front[-1].energy_j
+    d_t, d_e = max(t_nadir - t_star, 1e-300), max(e_nadir - e_star, 1e-300)
+
+    def value_per_weight(front: Any) -> dict[float, float]:
+        return {
+            w: w * (p.latency_s - t_star) / d_t + (1 - w) * (p.energy_j - e_star) / d_e
+            for p in front.weighted_sum
+            for w in p.weights
+        }
+
+    got, expected = value_per_weight(read), value_per_weight(solved)
+    assert sorted(got) == sorted(expected) == sorted(float(w) for w in weights)
+    for w, value in expected.items():
+        assert got[w] == pytest.approx(value, rel=1e-6, abs=1e-9)
+    assert [p.supported for p in read.front] == [p.supported for p in solved.front]
 
 
 def test_plot_front_draws_on_the_given_axes() -> None:
