@@ -76,6 +76,10 @@ def test_front_finds_the_point_no_weighted_sum_finds(backend: str) -> None:
     assert [p.energy_j for p in front.front] == pytest.approx([2.0, 1.95, 1.0])
     assert [p.latency_s for p in front.front] == pytest.approx([0.01, 0.1, 1.0], rel=1e-6)
     assert [p.supported for p in front.front] == [True, False, True]
+    payoff = front.payoff()  # Nicosanti's table, read off the ends: T*, E*, T^N, E^N
+    assert payoff is not None and payoff.proven
+    assert (payoff.latency_s, payoff.energy_j) == pytest.approx((0.01, 1.0), rel=1e-6)
+    assert (payoff.latency_nadir_s, payoff.energy_nadir_j) == pytest.approx((1.0, 2.0), rel=1e-6)
     # 99 weights, two distinct answers: the ends
     assert [p.plan.layers[0].server for p in front.weighted_sum] == ["fast", "device"]
     assert sum(len(p.weights) for p in front.weighted_sum) == 99

@@ -351,11 +351,13 @@ def _plot(problem: Any, front: Any, path: Path, time_limit: float | None) -> Non
     from jqodi_opt.solve import INFERENCE_SOLVERS, solve
 
     points: dict[str, tuple[float, float]] = {}
+    # a complete front holds the weighted objective's payoff table: no baseline re-solves it
+    payoff = front.payoff() if problem.objective == "weighted" else None
     for name, info in INFERENCE_SOLVERS.items():
         if info.exact:
             continue
         try:
-            result = solve(problem, name, time_limit=time_limit)
+            result = solve(problem, name, time_limit=time_limit, payoff=payoff)
         except ValueError:  # refused or not applicable
             continue
         if result.plan is not None:

@@ -68,7 +68,7 @@ from jqodi_opt.inference.solvers.network import (
     build_network,
     to_assignment,
 )
-from jqodi_opt.inference.solvers.objectives import lexicographic
+from jqodi_opt.inference.solvers.objectives import Payoff, lexicographic
 from jqodi_opt.result import Status
 
 #: Relative energy step between consecutive front points (the default, exact front).
@@ -153,6 +153,15 @@ class Front:
     resolution: float = RESOLUTION
     interrupted: bool = False
     sweep_source: str = "none"
+
+    def payoff(self) -> Payoff | None:
+        """Nicosanti et al.'s payoff table read off a complete front (its first point is the
+        lexicographic (latency, energy) optimum, its last the (energy, latency) one), proven; None
+        when the front is not complete."""
+        if not self.complete or not self.front:
+            return None
+        fast, lean = self.front[0], self.front[-1]
+        return Payoff(fast.latency_s, lean.energy_j, lean.latency_s, fast.energy_j, True)
 
     def to_dict(self) -> dict[str, Any]:
         """The ``jqodi pareto --json`` document (SPEC §9)."""
