@@ -381,3 +381,36 @@ def test_solve_refuses_an_uncompiled_instance_in_one_line() -> None:
     for wrong in (build_inference(document), document):
         with pytest.raises(TypeError, match="takes a compiled problem"):
             solve(wrong, "milp")
+
+
+class _OutOfTimeAfter:
+    """A session that answers its first ``stages`` solves and then runs out of time, plan-less."""
+
+    def __init__(self, network: Any, stages: int) -> None:
+        self.inner = ExhaustiveSession(network)
+        self.left = stages
+
+    def solve(self, weights: np.ndarray, limits: np.ndarray, deadline: float | None) -> Any:
+        from jqodi_opt.inference.solvers.core import CoreOutput
+
+        self.left -= 1
+        if self.left < 0:
+            return CoreOutput(Status.TIME_LIMIT, None, None, {}, "time limit")
+        return self.inner.solve(weights, limits, deadline)
+
+
+@pytest.mark.parametrize("stages", [2, 3, 4])
+def test_weighted_out_of_time_in_the_payoff_table_keeps_the_plan_so_far(stages: int) -> None:
+    # was an AssertionError when the min-energy stage found no plan in time (seen in a suite run)
+    from jqodi_opt.inference.solvers.objectives import Objective, optimise
+
+    problem = compiled(random_inference(7, layers=3, servers=3))
+    network = build_network(problem)
+    fast = ExhaustiveSession(network).solve(np.array([1.0, 0, 0]), np.full(3, np.inf), None)
+    session = _OutOfTimeAfter(network, stages)
+    out = optimise(session, network, Objective("weighted", 1.0, 1.0), None)
+    assert out.status is Status.TIME_LIMIT and out.choices is not None and fast.choices is not None
+    # four stages answered: the table is whole and proven, only the weighted solve ran out
+    assert out.payoff is not None and out.payoff.proven == (stages == 4)
+    got = network.measure(out.choices).cost[0]
+    assert got == pytest.approx(network.measure(fast.choices).cost[0])  # the fastest plan

@@ -196,13 +196,17 @@ class PayoffOutput:
     status
         The worst status of the stages (``optimal`` only when all four were proven).
     stats, message
-        Per stage statistics; why there is no table, when there is none.
+        Per stage statistics; why there is no table (or it is not proven), when so.
+    plan
+        The lexicographic (latency, energy) optimum's choices: a plan to fall back on when a
+        later stage runs out of time without one.
     """
 
     payoff: Payoff | None
     status: Status
     stats: dict[str, Any] = field(default_factory=dict)
     message: str = ""
+    plan: np.ndarray | None = None
 
 
 def payoff_table(session: Session, network: Network, deadline: float | None) -> PayoffOutput:
@@ -212,8 +216,21 @@ def payoff_table(session: Session, network: Network, deadline: float | None) -> 
     if fast2 is None:
         return PayoffOutput(None, fast1.status, {"min_latency": fast1.stats}, fast1.message)
     lean1, lean2 = lexicographic(session, network, ENERGY, LATENCY, no_limits, deadline)
-    assert lean2 is not None  # feasible, since the first pair found a plan
     fast = network.measure(fast2.choices).cost  # type: ignore[arg-type]
+    stats = {"min_latency": fast1.stats, "min_energy": lean1.stats}
+    if lean2 is None:
+        # the min-energy stage found no plan (out of time, or a backend failure): a plan exists
+        # (the fast one), so the table falls back on it as both ends, unproven
+        payoff = Payoff(
+            float(fast[LATENCY]),
+            float(fast[ENERGY]),
+            float(fast[LATENCY]),
+            float(fast[ENERGY]),
+            False,
+        )
+        message = f"the payoff table's min-energy stage found no plan ({lean1.status})"
+        status = _worst(fast1.status, fast2.status, lean1.status, Status.FEASIBLE)
+        return PayoffOutput(payoff, status, stats, message, plan=fast2.choices)
     lean = network.measure(lean2.choices).cost  # type: ignore[arg-type]
     stages = [fast1, fast2, lean1, lean2]
     proven = all(s.status is Status.OPTIMAL for s in stages)
@@ -221,7 +238,7 @@ def payoff_table(session: Session, network: Network, deadline: float | None) -> 
         float(fast[LATENCY]), float(lean[ENERGY]), float(lean[LATENCY]), float(fast[ENERGY]), proven
     )
     status = _worst(*(s.status for s in stages))
-    return PayoffOutput(payoff, status, {"min_latency": fast1.stats, "min_energy": lean1.stats})
+    return PayoffOutput(payoff, status, stats, plan=fast2.choices)
 
 
 def optimise(
@@ -249,6 +266,7 @@ def optimise(
             message=out.message,
         )
 
+    fallback, fallback_message = None, ""
     if payoff is None:
         table = payoff_table(session, network, deadline)
         if table.payoff is None:
@@ -256,6 +274,7 @@ def optimise(
                 table.status, None, np.zeros(3), stats=table.stats, message=table.message
             )
         payoff, stage_status, stats = table.payoff, table.status, dict(table.stats)
+        fallback, fallback_message = table.plan, table.message
     else:
         stage_status = Status.OPTIMAL if payoff.proven else Status.FEASIBLE
         stats = {"payoff_given": True}
@@ -266,8 +285,11 @@ def optimise(
     weights = np.array([w_l / d_t, w_e / d_e, 0.0])
     offset = w_l * payoff.latency_s / d_t + w_e * payoff.energy_j / d_e
     final = session.solve(weights, no_limits, deadline)
+    if final.choices is None and fallback is not None and final.status is not Status.INFEASIBLE:
+        # out of time in the weighted solve: the best plan so far is the payoff table's
+        final = CoreOutput(final.status, fallback, None, final.stats, final.message)
     status = _worst(final.status, stage_status)
-    message = final.message
+    message = final.message or fallback_message
     if status is not Status.OPTIMAL and final.choices is not None:
         if final.status is Status.OPTIMAL:
             status = Status.FEASIBLE
