@@ -205,6 +205,11 @@ def measure_units(network: Network) -> np.ndarray:
     return np.where(lower > 0, lower, fallback)
 
 
+def _after(first: Any, rest: np.ndarray) -> np.ndarray:
+    """``[first, *rest]`` (``np.r_[first, rest]`` without its parsing, in the hot row loops)."""
+    return np.concatenate(([first], rest))
+
+
 def build_program(network: Network) -> LinearProgram:
     """The linear program of ``network`` (module docstring)."""
     nodes = network.nodes
@@ -267,18 +272,18 @@ def build_program(network: Network) -> LinearProgram:
         f = table[us, hs]
         # sum_h f[e, u, h] = X[v, u], one row per state u
         asm.block(
-            np.r_[us, node.state],
-            np.r_[f, x[v]],
-            np.r_[np.ones(len(f)), -np.ones(node.num_choices)],
+            np.concatenate((us, node.state)),
+            np.concatenate((f, x[v])),
+            np.concatenate((np.ones(len(f)), -np.ones(node.num_choices))),
             node.num_states,
             0,
             0,
         )
         # sum_u f[e, u, h] = Y[w, h], one row per server h
         asm.block(
-            np.r_[hs, consumer.server],
-            np.r_[f, x[w]],
-            np.r_[np.ones(len(f)), -np.ones(consumer.num_choices)],
+            np.concatenate((hs, consumer.server)),
+            np.concatenate((f, x[w])),
+            np.concatenate((np.ones(len(f)), -np.ones(consumer.num_choices))),
             network.num_servers,
             0,
             0,
@@ -293,9 +298,9 @@ def build_program(network: Network) -> LinearProgram:
         if node.returns and h == device:
             carried.append(x[v][node.state == u])
         for group in carried:  # s >= f[e, u, h]  (>= X[v, u] for the return)
-            asm.row(np.r_[s, group], np.r_[1.0, -np.ones(len(group))], 0, inf)
+            asm.row(_after(s, group), _after(1.0, -np.ones(len(group))), 0, inf)
         every = np.concatenate(carried)  # s <= sum_e f[e, u, h]
-        asm.row(np.r_[s, every], np.r_[1.0, -np.ones(len(every))], -inf, 0)
+        asm.row(_after(s, every), _after(1.0, -np.ones(len(every))), -inf, 0)
 
     # a returning output may only sit in a state whose server is the device or linked to it: the
     # sends above have no column for an unreachable return, so forbid those choices outright
