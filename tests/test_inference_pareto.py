@@ -243,7 +243,7 @@ def test_an_empty_front_out_of_time_is_not_called_infeasible(
     # the deadline passes before the first solve: no plan, but nothing proven (was: "no plan
     # meets memory, the accuracy budget and the limits", exit 1)
     front = pareto_front(compiled(three_servers()), "milp", time_limit=1e-9)
-    assert front.front == [] and not front.infeasible
+    assert front.front == [] and not front.infeasible and front.weighted_sum == []
     assert not any("no plan meets" in reason for reason in front.reasons)
     path = tmp_path / "three.json"
     path.write_text(json.dumps(three_servers()))
@@ -281,3 +281,22 @@ def test_solve_and_compare_take_inference_files(
     assert rows["milp"]["cut_tensors"] == ["input"]
     code, out, _ = run(capsys, "compare", str(path))
     assert code == 0 and "gap to optimum" in out
+
+
+def test_one_unproven_point_is_not_called_every_weighted_sum(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a single front point found before the time limit says nothing about the weighted sums
+    # (was: every weight credited to it, "read off the front")
+    from jqodi_opt.inference import pareto
+
+    calls = {"n": 0}
+
+    def expire_after_the_first_point(deadline: float | None) -> bool:
+        calls["n"] += 1
+        return calls["n"] > 1
+
+    monkeypatch.setattr(pareto, "expired", expire_after_the_first_point)
+    front = pareto_front(compiled(three_servers()), "exhaustive")
+    assert len(front.front) == 1 and not front.complete
+    assert front.weighted_sum == [] and front.sweep_source == "none"

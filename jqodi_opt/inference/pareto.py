@@ -332,8 +332,8 @@ def pareto_front(
 
     sweep_points: list[FrontPoint] = []
     sweep_source = "solves"
-    # one plan best in both measures: every weighted sum finds it
-    if len(front) == 1 and len(weights) and not interrupted:
+    # one plan best in both measures (proven): every weighted sum finds it
+    if len(front) == 1 and len(weights) and not interrupted and proven:
         sweep_source = "front"
         front[0].supported = True
         only = front[0]
