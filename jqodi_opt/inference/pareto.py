@@ -331,30 +331,16 @@ def pareto_front(
         reasons.insert(0, "no plan found (not proven infeasible)")
 
     sweep_points: list[FrontPoint] = []
-    sweep_source = "solves"
-    # one plan best in both measures (proven): every weighted sum finds it
-    if len(front) == 1 and len(weights) and not interrupted and proven:
-        sweep_source = "front"
-        front[0].supported = True
-        only = front[0]
-        sweep_points = [
-            FrontPoint(
-                only.latency_s,
-                only.energy_j,
-                only.device_energy_j,
-                only.plan,
-                weights=[float(w) for w in weights],
-            )
-        ]
-    if len(front) >= 2 and len(weights) and not interrupted:
+    sweep_source = "none"
+    if front and len(weights) and not interrupted:
         t_star, e_nadir = front[0].latency_s, front[0].energy_j
         t_nadir, e_star = front[-1].latency_s, front[-1].energy_j
         d_t = t_nadir - t_star if t_nadir > t_star else 1.0
         d_e = e_nadir - e_star if e_nadir > e_star else 1.0
         found: dict[tuple[float, float], FrontPoint] = {}
-        if proven and resolution == RESOLUTION and not solve_sweep:
+        if proven and (len(front) == 1 or (resolution == RESOLUTION and not solve_sweep)):
             # the front is complete: each weighted sum's optimum is its least value over the
-            # front (module docstring), no solve needed
+            # front (module docstring), no solve needed; one point is best in both measures
             sweep_source = "front"
             for w, best in zip(weights, _least_weighted(front, weights, d_t, d_e), strict=True):
                 p = front[best]
@@ -362,30 +348,32 @@ def pareto_front(
                 found.setdefault(
                     key, FrontPoint(p.latency_s, p.energy_j, p.device_energy_j, p.plan)
                 ).weights.append(float(w))
-            weights = weights[:0]
-        try:
-            for done, w in enumerate(weights):
-                if expired(deadline):
-                    reasons.append("time limit reached during the weighted-sum sweep")
-                    break
-                # SPEC §7.3: w_L (T - T*) / (T^N - T*) + w_E (E - E*) / (E^N - E*)
-                out = session.solve(
-                    np.array([w / d_t, (1 - w) / d_e, 0.0]), np.full(3, np.inf), deadline
-                )
-                solves += 1
-                if out.choices is not None:
-                    point = pricer.point(out.choices, str(out.status))
-                    key = (round(point.latency_s, 12), round(point.energy_j, 12))
-                    found.setdefault(key, point).weights.append(float(w))
-                tell(f"weighted sums: {done + 1} of {len(weights)}, {len(found)} distinct")
-        except KeyboardInterrupt:
-            interrupted = True
-            reasons.append("interrupted during the weighted-sum sweep")
+        elif len(front) >= 2:
+            sweep_source = "solves"
+            try:
+                for done, w in enumerate(weights):
+                    if expired(deadline):
+                        reasons.append("time limit reached during the weighted-sum sweep")
+                        break
+                    # SPEC §7.3: w_L (T - T*) / (T^N - T*) + w_E (E - E*) / (E^N - E*)
+                    out = session.solve(
+                        np.array([w / d_t, (1 - w) / d_e, 0.0]), np.full(3, np.inf), deadline
+                    )
+                    solves += 1
+                    if out.choices is not None:
+                        point = pricer.point(out.choices, str(out.status))
+                        key = (round(point.latency_s, 12), round(point.energy_j, 12))
+                        found.setdefault(key, point).weights.append(float(w))
+                    tell(f"weighted sums: {done + 1} of {len(weights)}, {len(found)} distinct")
+            except KeyboardInterrupt:
+                interrupted = True
+                reasons.append("interrupted during the weighted-sum sweep")
         sweep_points = sorted(found.values(), key=lambda p: p.latency_s)
-        for p in front:
-            p.supported = any(_same(p, q) for q in sweep_points)
-        # the two ends are supported by definition (weights 1 and 0, lexicographically)
-        front[0].supported = front[-1].supported = True
+        if sweep_source != "none":
+            for p in front:
+                p.supported = any(_same(p, q) for q in sweep_points)
+            # the two ends are supported by definition (weights 1 and 0, lexicographically)
+            front[0].supported = front[-1].supported = True
     return Front(
         front=front,
         weighted_sum=sweep_points,
