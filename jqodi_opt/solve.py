@@ -106,6 +106,10 @@ INFERENCE_SOLVERS: dict[str, SolverInfo] = {
         "jqodi_opt.inference.solvers.dp", "solve_dp", True,
         "shortest path / label-setting DP over a chain's layers (refuses a DAG)",
     ),
+    "dag-dp": SolverInfo(
+        "jqodi_opt.inference.solvers.dagdp", "solve_dagdp", True,
+        "label-setting DP over a DAG's frontier, bounded by a first narrow pass",
+    ),
     "exhaustive": SolverInfo(
         "jqodi_opt.inference.solvers.exhaustive", "solve_exhaustive", True,
         "every plan of a tiny instance",

@@ -24,7 +24,7 @@ from jqodi_opt.solve import solve
 
 from .inference_random import random_inference
 
-EXACT = ("milp", "cpsat", "dp", "exhaustive")
+EXACT = ("milp", "cpsat", "dp", "dag-dp", "exhaustive")
 OBJECTIVES: list[Any] = [
     "latency",
     "energy",
@@ -83,7 +83,10 @@ def test_exact_solvers_agree_with_exhaustive(
     for name in EXACT[:-1]:
         result = run(problem, name)
         if result is None:
-            assert name == "dp" and (dag or (knobs["accuracy"] and knobs["interactions"]))
+            refused_interactions = knobs["accuracy"] and knobs["interactions"]
+            assert (name == "dp" and (dag or refused_interactions)) or (
+                name == "dag-dp" and refused_interactions
+            )
             continue
         assert result.status is reference.status, (name, result.reasons, reference.reasons)
         if reference.status is Status.OPTIMAL:
@@ -134,7 +137,7 @@ CHAIN = [
         (1e3, ["dev", "dev", "dev"]),
     ],
 )
-@pytest.mark.parametrize("name", ["milp", "cpsat", "dp", "exhaustive"])
+@pytest.mark.parametrize("name", ["milp", "cpsat", "dp", "dag-dp", "exhaustive"])
 def test_best_cut_moves_as_the_link_slows(name: str, rate_bps: float, placement: list[str]) -> None:
     result = solve(compiled(two_servers(rate_bps, CHAIN)), name)
     assert result.status is Status.OPTIMAL
@@ -157,7 +160,7 @@ def test_dag_sends_one_branch_and_keeps_the_other() -> None:
         },
     ]
     problem = compiled(two_servers(1e7, layers, return_output=True))
-    for name in ("milp", "cpsat", "exhaustive"):
+    for name in ("milp", "cpsat", "dag-dp", "exhaustive"):
         result = solve(problem, name)
         assert result.status is Status.OPTIMAL
         where = {c.layer: c.server for c in result.plan.layers}
@@ -175,7 +178,7 @@ def one_layer_offloaded(accuracy: dict[str, Any] | None) -> dict[str, Any]:
     return document
 
 
-@pytest.mark.parametrize("name", ["milp", "cpsat", "dp", "exhaustive"])
+@pytest.mark.parametrize("name", ["milp", "cpsat", "dp", "dag-dp", "exhaustive"])
 def test_accuracy_budget_forbids_the_cheapest_compression(name: str) -> None:
     free = solve(compiled(one_layer_offloaded(None)), name)
     assert free.plan.input_compression == 0.1  # 0.08 s to send instead of 0.8 s
@@ -187,7 +190,7 @@ def test_accuracy_budget_forbids_the_cheapest_compression(name: str) -> None:
     assert bound.objective == pytest.approx(0.8 + 0.1)
     assert bound.plan.accuracy_drop == 0.0
     # an interaction that cancels the drop makes it allowed again (milp, cpsat, exhaustive)
-    if name != "dp":
+    if name not in ("dp", "dag-dp"):
         prune = {"layer": "conv", "pruning": 0.5, "drop": 0.0}
         doc = one_layer_offloaded(
             {
@@ -201,7 +204,7 @@ def test_accuracy_budget_forbids_the_cheapest_compression(name: str) -> None:
         assert both.plan.input_compression == 0.1 and both.plan.layers[0].pruning == 0.5
 
 
-@pytest.mark.parametrize("name", ["milp", "cpsat", "dp", "exhaustive"])
+@pytest.mark.parametrize("name", ["milp", "cpsat", "dp", "dag-dp", "exhaustive"])
 def test_memory_limit_forbids_all_local(name: str) -> None:
     # energy: all local costs 3 x 2 J; the edge at 1e4 W costs 10 J per layer, so all local is
     # the least-energy plan until the device holds only two layers' weights
@@ -223,6 +226,34 @@ def test_dp_refuses_a_dag_in_one_line() -> None:
     with pytest.raises(SolverRefused, match="chains only") as info:
         solve(problem, "dp")
     assert "\n" not in str(info.value)
+
+
+def test_dag_dp_refuses_binding_interactions_and_a_too_wide_frontier_in_one_line() -> None:
+    problem = compiled(random_inference(5, layers=3, dag=True, accuracy=True, interactions=True))
+    network = build_network(problem)
+    if network.budget_binds():
+        with pytest.raises(SolverRefused, match="interaction") as info:
+            solve(problem, "dag-dp")
+        assert "\n" not in str(info.value)
+    # ten branches of the input joined by one layer, on six servers: the frontier before the
+    # join holds ten tensors of 6 states x 2^6 holder sets each, 384^10 > 2^62 keys
+    branches = [
+        {"name": f"b{i}", "flops": 1e6, "params": 1, "output_bytes": 1e3, "inputs": ["input"]}
+        for i in range(10)
+    ]
+    join = {"name": "join", "flops": 1e6, "params": 1, "output_bytes": 1e3,
+            "inputs": [b["name"] for b in branches]}  # fmt: skip
+    document = two_servers(1e7, [*branches, join])
+    for k in range(4):
+        document["servers"].append(
+            {"name": f"e{k}", "tier": "edge", "speed_flops": 1e11, "power_w": 50.0}
+        )
+        document["links"].append(
+            {"between": ["dev", f"e{k}"], "rate_bps": 1e7, "energy_per_bit": 1e-8}
+        )
+    with pytest.raises(SolverRefused, match="too wide") as info:
+        solve(compiled(document), "dag-dp")
+    assert "\n" not in str(info.value) and "frontier at 'b" in str(info.value)
 
 
 def test_exhaustive_refuses_large_instances() -> None:
@@ -349,7 +380,7 @@ def test_returned_output_never_sits_where_it_cannot_return(name: str) -> None:
     limits=st.booleans(),
     accuracy=st.booleans(),
 )
-def test_milp_and_cpsat_agree_with_exhaustive_on_sparse_links(
+def test_milp_cpsat_and_dag_dp_agree_with_exhaustive_on_sparse_links(
     seed: int, dag: bool, return_output: bool, limits: bool, accuracy: bool
 ) -> None:
     document = random_inference(
@@ -366,7 +397,7 @@ def test_milp_and_cpsat_agree_with_exhaustive_on_sparse_links(
     problem = compiled(document)
     reference = run(problem, "exhaustive")
     assert reference is not None
-    for name in ("milp", "cpsat"):
+    for name in ("milp", "cpsat", "dag-dp"):
         result = run(problem, name)
         assert result is not None
         assert result.status is reference.status, (name, result.reasons, reference.reasons)

@@ -68,7 +68,7 @@ def compiled(document: dict[str, Any]) -> InferenceProblem:
     return compile_inference(build_inference(document))
 
 
-@pytest.mark.parametrize("backend", ["milp", "cpsat", "dp", "exhaustive"])
+@pytest.mark.parametrize("backend", ["milp", "cpsat", "dp", "dag-dp", "exhaustive"])
 def test_front_finds_the_point_no_weighted_sum_finds(backend: str) -> None:
     front = pareto_front(compiled(three_servers()), backend)
     assert front.complete
@@ -112,6 +112,45 @@ def test_front_is_the_brute_force_front(seed: int, dag: bool, accuracy: bool, li
     assert len(got) == len(expected)
     for (t, e), (t_x, e_x) in zip(got, expected, strict=True):
         assert t == pytest.approx(t_x, rel=1e-6) and e == pytest.approx(e_x, rel=1e-6)
+
+
+@settings(max_examples=40)
+@given(
+    seed=st.integers(0, 10**6),
+    dag=st.booleans(),
+    layers=st.integers(2, 4),
+    accuracy=st.booleans(),
+    compression=st.booleans(),
+    limits=st.booleans(),
+    resolution=st.sampled_from([1e-6, 0.05]),
+)
+def test_dag_dp_front_in_one_pass_is_the_epsilon_constraint_front(
+    seed: int,
+    dag: bool,
+    layers: int,
+    accuracy: bool,
+    compression: bool,
+    limits: bool,
+    resolution: float,
+) -> None:
+    # dag-dp answers the whole front in one pass (or, with a device-energy limit, falls back to
+    # its own epsilon-constraint solves); exhaustive walks the epsilon constraints
+    problem = compiled(
+        random_inference(
+            seed, layers=layers, servers=3, dag=dag, accuracy=accuracy, limits=limits,
+            compression=compression, pruning=False,
+        )
+    )  # fmt: skip
+    if layers > 3 and build_network(problem).num_plans > 50_000:
+        return
+    expected = pareto_front(problem, "exhaustive", sweep=np.array([]), resolution=resolution)
+    front = pareto_front(problem, "dag-dp", sweep=np.array([]), resolution=resolution)
+    assert front.complete == expected.complete
+    got = [(p.latency_s, p.energy_j) for p in front.front]
+    want = [(p.latency_s, p.energy_j) for p in expected.front]
+    assert len(got) == len(want), (got, want)
+    for (t, e), (t_x, e_x) in zip(got, want, strict=True):
+        assert t == pytest.approx(t_x, rel=1e-9) and e == pytest.approx(e_x, rel=1e-9)
 
 
 def test_a_coarser_resolution_skips_a_point_within_its_step() -> None:

@@ -81,7 +81,7 @@ MAX_RESOLUTION = 0.5
 SWEEP = np.linspace(0.0, 1.0, 101)[1:-1]
 
 #: The exact backends the front can run on, by name.
-BACKENDS = ("milp", "cpsat", "dp", "exhaustive")
+BACKENDS = ("milp", "cpsat", "dp", "dag-dp", "exhaustive")
 
 
 @dataclass
@@ -193,6 +193,10 @@ def open_session(network: Network, solver: str) -> Session:
         from jqodi_opt.inference.solvers.dp import DpSession
 
         return DpSession(network)
+    if solver == "dag-dp":
+        from jqodi_opt.inference.solvers.dagdp import DagDpSession
+
+        return DagDpSession(network)
     if solver == "exhaustive":
         from jqodi_opt.inference.solvers.exhaustive import ExhaustiveSession
 
@@ -293,7 +297,20 @@ def pareto_front(
 
     interrupted = False
     try:
-        while True:
+        one_pass = getattr(session, "front", None)  # dag-dp: the whole front in one pass
+        answer = one_pass(deadline, resolution) if one_pass is not None else None
+        if answer is not None:
+            solves += 1
+            points = [(choices, network.measure(choices).cost) for choices in answer.plans]
+            if answer.status is not Status.OPTIMAL:
+                proven = False
+                reasons.append(f"front: {answer.status} {answer.message}".strip())
+            if len(points) > max_points:
+                proven = False
+                points = points[:max_points]
+                reasons.append(f"stopped at max_points {max_points}")
+            tell(f"front: {len(points)} points in one pass ({time.perf_counter() - start:.1f} s)")
+        while answer is None:
             if expired(deadline):
                 proven = False
                 reasons.append("time limit reached before the front was complete")
