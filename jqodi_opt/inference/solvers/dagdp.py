@@ -36,7 +36,6 @@ interaction terms that can bind are refused as by :mod:`dp` (use ``milp`` or ``c
 
 from __future__ import annotations
 
-import itertools
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -491,11 +490,7 @@ class DagDpSession:
             return idx[first]
         if dims.shape[1] == 1:
             return idx[_nondominated_1d(group, dims[:, 0])]
-        kept: list[np.ndarray] = []
-        bounds = np.flatnonzero(np.concatenate(([True], change[1:], [True])))
-        for a, b in itertools.pairwise(bounds):
-            kept.append(idx[a:b][_nondominated(dims[a:b])])
-        return np.concatenate(kept)
+        return idx[~_dominated_by_earlier(group, dims)]
 
     def _backtrack(self, run: _Run, label: int) -> np.ndarray:
         """The choice per node of final label ``label``."""
@@ -559,6 +554,27 @@ class _Run:
     most: int = 0
     status: Status | None = None
     message: str = ""
+
+
+def _dominated_by_earlier(group: np.ndarray, dims: np.ndarray, window: int = 64) -> np.ndarray:
+    """Rows (sorted by group, then value) that an earlier row of their group — no worse in value —
+    matches or beats in every column of ``dims``: compared with the ``window`` rows before,
+    vectorised, and row by row in a group larger than that."""
+    count = len(group)
+    dominated = np.zeros(count, dtype=bool)
+    sizes = np.bincount(group)
+    for shift in range(1, min(int(sizes.max()), window + 1)):
+        same = group[shift:] == group[:-shift]
+        if not same.any():
+            break
+        dominated[shift:] |= same & np.all(dims[:-shift] <= dims[shift:], axis=1)
+    starts = np.concatenate(([0], np.cumsum(sizes)))
+    for g in np.flatnonzero(sizes > window + 1):
+        a, b = int(starts[g]), int(starts[g + 1])
+        keep = np.zeros(b - a, dtype=bool)
+        keep[_nondominated(dims[a:b])] = True
+        dominated[a:b] = ~keep
+    return dominated
 
 
 def solve_dagdp(
