@@ -339,3 +339,36 @@ def test_one_unproven_point_is_not_called_every_weighted_sum(
     front = pareto_front(compiled(three_servers()), "exhaustive")
     assert len(front.front) == 1 and not front.complete
     assert front.weighted_sum == [] and front.sweep_source == "none"
+
+
+@pytest.mark.parametrize(
+    ("dag", "servers", "interactions", "picked"),
+    [
+        (False, 3, False, "dp"),
+        (True, 3, False, "dag-dp"),
+        (True, 3, True, "milp"),  # dp and dag-dp refuse a budget with binding interactions
+        (True, 4, False, "milp"),
+    ],
+)
+def test_auto_takes_the_fastest_backend_that_accepts_the_instance(
+    dag: bool, servers: int, interactions: bool, picked: str
+) -> None:
+    for seed in range(50):
+        problem = compiled(
+            random_inference(
+                seed, layers=3, servers=servers, dag=dag, accuracy=interactions,
+                interactions=interactions, pruning=False,
+            )
+        )  # fmt: skip
+        network = build_network(problem)
+        if network.chain == (not dag) and network.budget_binds() == interactions:
+            break
+    else:
+        pytest.fail("no such random instance in 50 seeds")
+    front = pareto_front(problem, sweep=np.array([]))
+    assert front.solver == picked
+    assert front.complete
+    reference = pareto_front(problem, "exhaustive", sweep=np.array([]))
+    got = [x for p in front.front for x in (p.latency_s, p.energy_j)]
+    want = [x for p in reference.front for x in (p.latency_s, p.energy_j)]
+    assert got == pytest.approx(want, rel=1e-9)

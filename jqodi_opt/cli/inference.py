@@ -240,8 +240,12 @@ def compare_inference_file(
 def pareto_command(
     instance: Annotated[Path, typer.Argument(help="Inference instance (jqodi-inference/1).")],
     solver: Annotated[
-        str, typer.Option(help="Exact backend: milp, cpsat, dp (chains) or exhaustive.")
-    ] = "milp",
+        str,
+        typer.Option(
+            help="Exact backend: milp, cpsat, dp (chains), dag-dp or exhaustive; auto takes dp on "
+            "a chain, dag-dp on up to 3 servers, milp otherwise."
+        ),
+    ] = "auto",
     time_limit: Annotated[
         float | None, typer.Option("--time-limit", help="Time limit in seconds (whole front).")
     ] = None,
@@ -269,10 +273,11 @@ def pareto_command(
     """
     import numpy as np
 
-    from jqodi_opt.inference.pareto import BACKENDS, MAX_RESOLUTION, RESOLUTION, pareto_front
+    from jqodi_opt.inference.pareto import MAX_RESOLUTION, RESOLUTION, pareto_front
+    from jqodi_opt.inference.solvers.sessions import AUTO, BACKENDS
 
-    if solver not in BACKENDS:
-        raise UsageProblem(f"--solver {solver!r} not understood ({', '.join(BACKENDS)}).")
+    if solver != AUTO and solver not in BACKENDS:
+        raise UsageProblem(f"--solver {solver!r} not understood ({AUTO}, {', '.join(BACKENDS)}).")
     if weights < 0:
         raise UsageProblem(f"--weights {weights} not understood (>= 0).")
     if time_limit is not None and not time_limit > 0:

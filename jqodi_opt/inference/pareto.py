@@ -1,7 +1,14 @@
 """The exact latency–energy Pareto front of an inference instance (SPEC §7.3, ``jqodi pareto``).
 
-**Method: epsilon-constraint with a lexicographic second stage**, on any exact backend (``milp`` by
-default, one HiGHS model re-solved with new bounds and costs):
+**Backend.** Any exact backend; ``auto`` (the default) takes ``dp`` on a chain, ``dag-dp`` on a
+graph on up to three servers, ``milp`` otherwise (:mod:`~jqodi_opt.inference.solvers.sessions`).
+``dag-dp`` answers the whole front in **one pass** (:meth:`~.dagdp.DagDpSession.front`: its
+labels non-dominated in latency and energy, exact by dominance, read off at ``resolution`` in the
+order below), unless a device-energy limit or binding memory needs the method below. The tests
+check that both ways give the same front.
+
+**Method: epsilon-constraint with a lexicographic second stage**, on the other backends (``milp``:
+one HiGHS model re-solved with new bounds and costs):
 
 1. ``P_1``: min latency; then min energy among plans of that latency (``T <= T_1``).
 2. Given ``P_k = (T_k, E_k)``: min latency among plans with ``E <= E_k (1 - delta)``, giving
@@ -60,7 +67,7 @@ import numpy as np
 from jqodi_opt.inference.evaluate import evaluate_inference
 from jqodi_opt.inference.plan import InferencePlan, make_inference_plan
 from jqodi_opt.inference.problem import LIMIT_TOLERANCE, InferenceProblem
-from jqodi_opt.inference.solvers.core import CoreOutput, Session, expired
+from jqodi_opt.inference.solvers.core import CoreOutput, expired
 from jqodi_opt.inference.solvers.network import (
     ENERGY,
     LATENCY,
@@ -69,6 +76,7 @@ from jqodi_opt.inference.solvers.network import (
     to_assignment,
 )
 from jqodi_opt.inference.solvers.objectives import Payoff, lexicographic
+from jqodi_opt.inference.solvers.sessions import AUTO, BACKENDS, open_session
 from jqodi_opt.result import Status
 
 #: Relative energy step between consecutive front points (the default, exact front).
@@ -79,9 +87,6 @@ MAX_RESOLUTION = 0.5
 
 #: Weights ``w_L`` of the default weighted-sum sweep (strictly inside (0, 1)).
 SWEEP = np.linspace(0.0, 1.0, 101)[1:-1]
-
-#: The exact backends the front can run on, by name.
-BACKENDS = ("milp", "cpsat", "dp", "dag-dp", "exhaustive")
 
 
 @dataclass
@@ -179,31 +184,6 @@ class Front:
         }
 
 
-def open_session(network: Network, solver: str) -> Session:
-    """An exact session of backend ``solver`` on ``network``."""
-    if solver == "milp":
-        from jqodi_opt.inference.solvers.milp import MilpSession
-
-        return MilpSession(network)
-    if solver == "cpsat":
-        from jqodi_opt.inference.solvers.cpsat import CpsatSession
-
-        return CpsatSession(network)
-    if solver == "dp":
-        from jqodi_opt.inference.solvers.dp import DpSession
-
-        return DpSession(network)
-    if solver == "dag-dp":
-        from jqodi_opt.inference.solvers.dagdp import DagDpSession
-
-        return DagDpSession(network)
-    if solver == "exhaustive":
-        from jqodi_opt.inference.solvers.exhaustive import ExhaustiveSession
-
-        return ExhaustiveSession(network)
-    raise ValueError(f"pareto needs an exact solver ({', '.join(BACKENDS)}), not {solver!r}.")
-
-
 class _Pricer:
     """Turns a session's choices into evaluated :class:`FrontPoint` objects."""
 
@@ -233,7 +213,7 @@ class _Pricer:
 
 def pareto_front(
     problem: InferenceProblem,
-    solver: str = "milp",
+    solver: str = AUTO,
     time_limit: float | None = None,
     *,
     sweep: np.ndarray | None = None,
@@ -250,7 +230,9 @@ def pareto_front(
         The compiled inference problem (its objective is ignored; its limits, memory and accuracy
         budget hold).
     solver
-        An exact backend: ``milp`` (default), ``cpsat``, ``dp`` (chains) or ``exhaustive``.
+        An exact backend: ``milp``, ``cpsat``, ``dp`` (chains), ``dag-dp`` or ``exhaustive``, or
+        ``auto`` (default: the fastest that accepts the instance,
+        :mod:`~jqodi_opt.inference.solvers.sessions`). The front's ``solver`` names the one used.
     time_limit
         Wall-clock seconds for the front and the sweep together (None: none).
     sweep
@@ -279,8 +261,12 @@ def pareto_front(
     tell = progress if progress is not None else (lambda line: None)
     start = time.perf_counter()
     deadline = None if time_limit is None else start + time_limit
+    if solver != AUTO and solver not in BACKENDS:
+        raise ValueError(
+            f"pareto needs an exact solver ({AUTO}, {', '.join(BACKENDS)}), not {solver!r}."
+        )
     network = build_network(problem)
-    session = open_session(network, solver)
+    solver, session = open_session(network, solver)
     pricer = _Pricer(problem, network, solver)
     weights = SWEEP if sweep is None else np.asarray(sweep, dtype=float)
     solves = 0

@@ -710,21 +710,24 @@ def _why_infeasible(
 def instance_payoff(
     problem: InferenceProblem, time_limit: float | None = None, num_workers: int | None = None
 ) -> PayoffOutput:
-    """The payoff table ``(T*, E*, T^N, E^N)`` of the full problem (SPEC §7.3), from ``milp``'s
-    four lexicographic single-objective stages (:func:`~.objectives.payoff_table`).
+    """The payoff table ``(T*, E*, T^N, E^N)`` of the full problem (SPEC §7.3), from four
+    lexicographic single-objective stages (:func:`~.objectives.payoff_table`) on the exact backend
+    ``auto`` picks (:mod:`.sessions`: ``dp`` on a chain, ``dag-dp`` on a graph on up to three
+    servers, ``milp`` otherwise; ``num_workers`` goes to ``milp``).
 
     It is a property of the instance, not of a method: every restriction of the ``weighted``
     objective (a baseline, ``qio``) is normalised by it, so their values compare with the exact
     solvers'. ``jqodi compare`` computes it once and hands it to every solver (``payoff=``).
     """
-    from jqodi_opt.inference.solvers.milp import MilpSession
     from jqodi_opt.inference.solvers.network import build_network
     from jqodi_opt.inference.solvers.objectives import payoff_table
+    from jqodi_opt.inference.solvers.sessions import AUTO, open_session
 
     start = time.perf_counter()
     deadline = None if time_limit is None else start + time_limit
     network = build_network(problem)
-    return payoff_table(MilpSession(network, threads=num_workers), network, deadline)
+    _, session = open_session(network, AUTO, num_workers=num_workers)
+    return payoff_table(session, network, deadline)
 
 
 def as_inference_output(

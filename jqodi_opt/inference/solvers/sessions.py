@@ -1,0 +1,87 @@
+"""The exact backends' sessions by name, and which one ``auto`` picks.
+
+Every exact backend answers the same question (:class:`~.core.Session`), so the Pareto front
+(:mod:`jqodi_opt.inference.pareto`) and the payoff table of ``jqodi compare``
+(:func:`~.baselines.instance_payoff`) can run on any of them. ``auto`` takes the first that accepts
+the network, in the order measured fastest on this package's instances:
+
+1. ``dp`` on a chain (a shortest path: milliseconds at 1,852 layers);
+2. ``dag-dp`` on a graph with at most :data:`AUTO_DAG_DP_SERVERS` servers (YOLO11n on 3 servers:
+   about 0.5 s per objective and 11–14 s for its 19-point front, against 2–4 s and 234–437 s for
+   ``milp``; RegNetX-400MF on 2 servers: 0.2 s, where ``milp`` proves little within 30 s). With
+   6 servers the holder sets (2^6 per frontier tensor) make it 40–140× slower than ``milp`` on
+   the generated 1,142-node DAGs, so it is not tried there;
+3. ``milp`` otherwise.
+
+A backend that refuses the network (:class:`~jqodi_opt.exceptions.SolverRefused`: ``dp`` or
+``dag-dp`` with binding accuracy interactions) passes it to the next.
+"""
+
+from __future__ import annotations
+
+from jqodi_opt.exceptions import SolverRefused
+from jqodi_opt.inference.solvers.core import Session
+from jqodi_opt.inference.solvers.network import Network
+
+#: The exact backends a session can be opened on, by name.
+BACKENDS = ("milp", "cpsat", "dp", "dag-dp", "exhaustive")
+
+#: The name that lets :func:`open_session` choose.
+AUTO = "auto"
+
+#: ``auto`` tries ``dag-dp`` on graphs with at most this many servers.
+AUTO_DAG_DP_SERVERS = 3
+
+
+def open_session(
+    network: Network, solver: str, *, num_workers: int | None = None
+) -> tuple[str, Session]:
+    """An exact session of backend ``solver`` (or of the one :data:`AUTO` picks) on ``network``,
+    with the name of the backend opened.
+
+    ``num_workers``: threads for ``milp`` and ``cpsat`` (None: the backend's default).
+
+    Raises
+    ------
+    ValueError
+        ``solver`` is not an exact backend.
+    SolverRefused
+        The named backend refuses the network.
+    """
+    if solver == AUTO:
+        candidates = []
+        if network.chain:
+            candidates.append("dp")
+        if network.num_servers <= AUTO_DAG_DP_SERVERS:
+            candidates.append("dag-dp")
+        for name in candidates:
+            try:
+                return name, _open(network, name, num_workers)
+            except SolverRefused:
+                continue
+        return "milp", _open(network, "milp", num_workers)
+    return solver, _open(network, solver, num_workers)
+
+
+def _open(network: Network, solver: str, num_workers: int | None) -> Session:
+    if solver == "milp":
+        from jqodi_opt.inference.solvers.milp import MilpSession
+
+        return MilpSession(network, threads=num_workers)
+    if solver == "cpsat":
+        from jqodi_opt.inference.solvers.cpsat import CpsatSession
+
+        return CpsatSession(network, num_workers=num_workers)
+    if solver == "dp":
+        from jqodi_opt.inference.solvers.dp import DpSession
+
+        return DpSession(network)
+    if solver == "dag-dp":
+        from jqodi_opt.inference.solvers.dagdp import DagDpSession
+
+        return DagDpSession(network)
+    if solver == "exhaustive":
+        from jqodi_opt.inference.solvers.exhaustive import ExhaustiveSession
+
+        return ExhaustiveSession(network)
+    raise ValueError(f"an exact solver is needed ({AUTO}, {', '.join(BACKENDS)}), not {solver!r}.")
