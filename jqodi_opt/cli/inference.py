@@ -333,7 +333,8 @@ def pareto_command(
             f"({'proven complete' + exact if front.complete else 'NOT proven complete'}); "
             f"the weighted-sum sweep ({len(sweep)} weights"
             f"{', read off the complete front' if front.sweep_source == 'front' else ''}) found "
-            f"{len(front.weighted_sum)} distinct; {front.solves} solves in {front.runtime_s:.2f} s",
+            f"{len(front.weighted_sum)} distinct; {front.solves} {front.solver} solves in "
+            f"{front.runtime_s:.2f} s",
             highlight=False,
         )
     for reason in front.reasons:
