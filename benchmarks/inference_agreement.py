@@ -28,7 +28,7 @@ from jqodi_opt.result import Status
 from jqodi_opt.solve import solve
 from tests.inference_random import random_inference
 
-EXACT = ("milp", "cpsat", "dp")
+EXACT = ("milp", "cpsat", "dp", "dag-dp")
 OBJECTIVES: list[Any] = [
     "latency",
     "energy",
