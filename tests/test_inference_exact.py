@@ -256,6 +256,16 @@ def test_dag_dp_refuses_binding_interactions_and_a_too_wide_frontier_in_one_line
     assert "\n" not in str(info.value) and "frontier at 'b" in str(info.value)
 
 
+def test_dag_dp_out_of_labels_keeps_its_first_plan_unproven() -> None:
+    problem = compiled(random_inference(7, layers=6, servers=3, dag=True))
+    proven = solve(problem, "dag-dp")
+    capped = solve(problem, "dag-dp", max_labels=1)
+    assert proven.status is Status.OPTIMAL
+    assert capped.status is Status.FEASIBLE and capped.plan is not None
+    assert capped.objective is not None and proven.objective is not None
+    assert capped.objective >= proven.objective * (1 - 1e-12)
+
+
 def test_exhaustive_refuses_large_instances() -> None:
     problem = compiled(random_inference(2, layers=8, servers=3))
     with pytest.raises(SolverRefused, match="max_plans"):

@@ -348,16 +348,16 @@ class DpSession:
         if not np.any(state[idx][1:] == state[idx][:-1]):  # one label per state: none dominated
             return idx
         if res.shape[1] == 1:
-            return idx[_nondominated_1d(state[idx], res[idx, 0])]
+            return idx[nondominated_1d(state[idx], res[idx, 0])]
         kept: list[np.ndarray] = []
         groups = np.split(idx, np.flatnonzero(np.diff(state[idx])) + 1)
         for group in groups:
-            kept.append(group[_nondominated(res[group])])
+            kept.append(group[nondominated(res[group])])
         return np.concatenate(kept)
 
 
-def _nondominated_1d(state: np.ndarray, res: np.ndarray) -> np.ndarray:
-    """:func:`_nondominated` with one resource for every tensor state at once (rows sorted by
+def nondominated_1d(state: np.ndarray, res: np.ndarray) -> np.ndarray:
+    """:func:`nondominated` with one resource for every tensor state at once (rows sorted by
     state, then value): a row stays when its resource is below every earlier row's of its state."""
     count = len(state)
     starts = np.flatnonzero(np.concatenate(([True], state[1:] != state[:-1])))
@@ -398,7 +398,7 @@ def _best_per_state(
     return padded[rows, first], pick
 
 
-def _nondominated(res: np.ndarray) -> np.ndarray:
+def nondominated(res: np.ndarray) -> np.ndarray:
     """Positions of the rows not dominated by an *earlier* row (rows are sorted by value, so an
     earlier row is no worse in value): a later row is dropped when an earlier kept row is no worse
     in every resource."""
