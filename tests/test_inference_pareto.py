@@ -372,3 +372,23 @@ def test_auto_takes_the_fastest_backend_that_accepts_the_instance(
     got = [x for p in front.front for x in (p.latency_s, p.energy_j)]
     want = [x for p in reference.front for x in (p.latency_s, p.energy_j)]
     assert got == pytest.approx(want, rel=1e-9)
+
+
+def test_auto_hands_over_to_milp_when_dag_dp_runs_out_of_labels(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from jqodi_opt.inference.solvers import dagdp
+
+    problem = compiled(random_inference(11, layers=4, servers=3, dag=True, pruning=False))
+    reference = pareto_front(problem, "exhaustive", sweep=np.array([]))
+    monkeypatch.setattr(dagdp, "MAX_CANDIDATES", 1)  # every exact pass stops at once
+    front = pareto_front(problem, sweep=np.array([]))
+    assert front.solver == "milp" and front.complete
+    assert {p.plan.solver for p in front.front} == {"milp"}
+    got = [x for p in front.front for x in (p.latency_s, p.energy_j)]
+    want = [x for p in reference.front for x in (p.latency_s, p.energy_j)]
+    assert got == pytest.approx(want, rel=1e-9)
+    # asked for by name, dag-dp keeps the narrow passes' plans, unproven
+    capped = pareto_front(problem, "dag-dp", sweep=np.array([]))
+    assert not capped.complete and capped.front
+    assert any("candidate labels" in reason for reason in capped.reasons)

@@ -326,6 +326,7 @@ def pareto_front(
     except KeyboardInterrupt:
         proven, interrupted = False, True
         reasons.append(f"interrupted after {len(points)} points")
+    pricer.solver = getattr(session, "name", solver)  # auto: the backend that answered
     front = [pricer.point(choices, "optimal" if proven else "feasible") for choices, _ in points]
     front = _nondominated(front)
     if not front and proven:
@@ -381,7 +382,7 @@ def pareto_front(
         front=front,
         weighted_sum=sweep_points,
         complete=proven and bool(front),
-        solver=solver,
+        solver=pricer.solver,
         runtime_s=time.perf_counter() - start,
         solves=solves,
         reasons=reasons,

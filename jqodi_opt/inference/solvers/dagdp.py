@@ -39,7 +39,9 @@ weighted sums. The surviving final labels and those plans hold every non-dominat
 point).
 
 **When it refuses.** The state space grows with the frontier: the packed key must fit in 62 bits,
-and ``max_labels`` (per node, default 2,000,000) stops a run with an ``error``. Accuracy
+and ``max_labels`` (per node, default 2,000,000) or :data:`MAX_CANDIDATES` (labels times choices
+expanded at one node, which bounds memory) stops a run — with the narrow pass's plan, unproven,
+when there is one (``feasible``), else with an ``error``. Accuracy
 interaction terms that can bind are refused as by :mod:`dp` (use ``milp`` or ``cpsat``).
 """
 
@@ -61,6 +63,9 @@ from jqodi_opt.result import Status
 
 #: Default cap on the labels one node may hold.
 MAX_LABELS = 2_000_000
+
+#: Cap on the candidate labels (labels x choices) one node may expand, which bounds memory.
+MAX_CANDIDATES = 4_000_000
 
 #: Labels per node of the narrow pass that finds the first plan (its value bounds the exact pass).
 BEAM = 1000
@@ -205,6 +210,7 @@ class DagDpSession:
         stats = {
             "labels": run.most,
             "incumbent": None if incumbent is None else upper,
+            "out_of_labels": run.out_of_labels,
             "seconds": time.perf_counter() - start,
         }
         if run.status is not None:  # out of time or labels: the narrow pass's plan, unproven
@@ -270,16 +276,20 @@ class DagDpSession:
             value_cap=latency_cap,
             staircase=stair,
         )
-        stats = {"labels": run.most, "incumbents": len(plans), "seconds": 0.0}
-        if run.status is not None:
-            stats["seconds"] = time.perf_counter() - start
-            return FrontAnswer(run.status, [], stats, run.message)
-        labels = run.labels
-        by_latency = np.lexsort((labels.res[:, 0], labels.value))
-        energy = labels.res[by_latency, 0]
-        best = np.ones(len(by_latency), dtype=bool)
-        best[1:] = energy[1:] < np.minimum.accumulate(energy)[:-1]
-        candidates = plans + [self._backtrack(run, int(i)) for i in by_latency[best]]
+        stats = {
+            "labels": run.most,
+            "incumbents": len(plans),
+            "out_of_labels": run.out_of_labels,
+            "seconds": 0.0,
+        }
+        candidates = list(plans)
+        if run.status is None:
+            labels = run.labels
+            by_latency = np.lexsort((labels.res[:, 0], labels.value))
+            energy = labels.res[by_latency, 0]
+            best = np.ones(len(by_latency), dtype=bool)
+            best[1:] = energy[1:] < np.minimum.accumulate(energy)[:-1]
+            candidates += [self._backtrack(run, int(i)) for i in by_latency[best]]
         cost = net.measure(np.array(candidates)).cost if candidates else np.zeros((0, 3))
         order = np.lexsort((cost[:, ENERGY], cost[:, LATENCY]))
         points: list[np.ndarray] = []
@@ -289,6 +299,8 @@ class DagDpSession:
                 points.append(candidates[i])
                 last_energy = cost[i, ENERGY]
         stats["seconds"] = time.perf_counter() - start
+        if run.status is not None:  # out of time or labels: the narrow passes' plans, unproven
+            return FrontAnswer(run.status, points, stats, run.message)
         return FrontAnswer(Status.OPTIMAL, points, stats, "")
 
     # ---------------------------------------------------------------------------------------------
@@ -366,6 +378,14 @@ class DagDpSession:
                 if not np.all(node.can_send()[back] | ~away):
                     choice_value = np.where(node.can_send()[back] | ~away, choice_value, np.inf)
             own_code = (node.state.astype(np.int64) << k) | own_holders
+            candidates = len(labels.value) * int(np.isfinite(choice_value).sum())
+            if beam is None and candidates > MAX_CANDIDATES:  # bounds memory (~150 B each)
+                run.status, run.out_of_labels = Status.ERROR, True
+                run.message = (
+                    f"dag-dp: {candidates:,} candidate labels at layer {node.name!r} exceed "
+                    f"{MAX_CANDIDATES:,}; use milp"
+                )
+                return run
             parts = []
             for s in range(k):
                 on_s = np.flatnonzero((node.server == s) & np.isfinite(choice_value))
@@ -448,7 +468,7 @@ class DagDpSession:
             if beam is not None and len(keep) > beam:
                 keep = keep[np.argpartition(value[keep], beam)[:beam]]
             if len(keep) > self.max_labels:
-                run.status = Status.ERROR
+                run.status, run.out_of_labels = Status.ERROR, True
                 run.message = (
                     f"dag-dp: {len(keep):,} labels at layer {node.name!r} exceed max_labels "
                     f"{self.max_labels:,}; use milp"
@@ -562,6 +582,7 @@ class _Run:
     most: int = 0
     status: Status | None = None
     message: str = ""
+    out_of_labels: bool = False
 
 
 def _dominated_by_earlier(group: np.ndarray, dims: np.ndarray, window: int = 64) -> np.ndarray:

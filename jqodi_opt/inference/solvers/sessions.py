@@ -14,13 +14,21 @@ the network, in the order measured fastest on this package's instances:
 3. ``milp`` otherwise.
 
 A backend that refuses the network (:class:`~jqodi_opt.exceptions.SolverRefused`: ``dp`` or
-``dag-dp`` with binding accuracy interactions) passes it to the next.
+``dag-dp`` with binding accuracy interactions) passes it to the next. A DP that runs out of
+labels on a solve (its state space too large: ``dag-dp`` on a generated 42-layer DAG with every
+knob on every layer, 36 choices per layer, ran out of memory in the gap suite) hands over to
+``milp`` for that solve and every later one (:class:`AutoSession`; its ``name`` says which
+backend answers now).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
+
 from jqodi_opt.exceptions import SolverRefused
-from jqodi_opt.inference.solvers.core import Session
+from jqodi_opt.inference.solvers.core import CoreOutput, Session
 from jqodi_opt.inference.solvers.network import Network
 
 #: The exact backends a session can be opened on, by name.
@@ -56,7 +64,9 @@ def open_session(
             candidates.append("dag-dp")
         for name in candidates:
             try:
-                return name, _open(network, name, num_workers)
+                return name, AutoSession(
+                    network, name, _open(network, name, num_workers), num_workers
+                )
             except SolverRefused:
                 continue
         return "milp", _open(network, "milp", num_workers)
@@ -85,3 +95,49 @@ def _open(network: Network, solver: str, num_workers: int | None) -> Session:
 
         return ExhaustiveSession(network)
     raise ValueError(f"an exact solver is needed ({AUTO}, {', '.join(BACKENDS)}), not {solver!r}.")
+
+
+class AutoSession:
+    """A DP session that hands over to ``milp`` for good once it runs out of labels.
+
+    Parameters
+    ----------
+    network
+        The network both sessions are opened on.
+    name, first
+        The DP backend tried first and its session.
+    num_workers
+        Threads for ``milp``.
+    """
+
+    def __init__(
+        self, network: Network, name: str, first: Session, num_workers: int | None
+    ) -> None:
+        self.network = network
+        self.name = name
+        self.current = first
+        self.num_workers = num_workers
+
+    def _hand_over(self) -> None:
+        self.name = "milp"
+        self.current = _open(self.network, "milp", self.num_workers)
+
+    def solve(self, weights: np.ndarray, limits: np.ndarray, deadline: float | None) -> CoreOutput:
+        """The current backend's answer; after the hand-over, ``milp``'s."""
+        out = self.current.solve(weights, limits, deadline)
+        if self.name != "milp" and out.stats.get("out_of_labels"):
+            self._hand_over()
+            out = self.current.solve(weights, limits, deadline)
+        return out
+
+    def front(self, deadline: float | None, resolution: float) -> Any:
+        """``dag-dp``'s one-pass front, or None (the epsilon-constraint method on the current
+        backend) when it runs out of labels or the backend has none."""
+        one_pass = getattr(self.current, "front", None)
+        if one_pass is None:
+            return None
+        answer = one_pass(deadline, resolution)
+        if answer is not None and answer.stats.get("out_of_labels"):
+            self._hand_over()
+            return None
+        return answer
