@@ -212,7 +212,7 @@ def compare_inference_file(
         )
         err.print(
             f"payoff table (weighted objective, every row normalised by it): {values}"
-            f"{table['status']}, milp {table['runtime_s']:.3f} s",
+            f"{table['status']}, {table['solver']} {table['runtime_s']:.3f} s",
             markup=False,
             highlight=False,
         )

@@ -172,11 +172,11 @@ def compare_inference(
         comparison.payoff = {
             **({} if payoff is None else asdict(payoff)),
             "status": str(table.status),
-            "solver": "milp",
+            "solver": table.solver,
             "runtime_s": time.perf_counter() - start,
         }
         if payoff is None:
-            why = f"the payoff table (milp) has no plan: {table.message or table.status}"
+            why = f"the payoff table ({table.solver}) has no plan: {table.message or table.status}"
             no_table = (table.status, why)
     for name in names:
         info = INFERENCE_SOLVERS.get(name)

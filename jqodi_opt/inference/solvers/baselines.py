@@ -726,8 +726,10 @@ def instance_payoff(
     start = time.perf_counter()
     deadline = None if time_limit is None else start + time_limit
     network = build_network(problem)
-    _, session = open_session(network, AUTO, num_workers=num_workers)
-    return payoff_table(session, network, deadline)
+    name, session = open_session(network, AUTO, num_workers=num_workers)
+    table = payoff_table(session, network, deadline)
+    table.solver = getattr(session, "name", name)  # auto may have handed over to milp
+    return table
 
 
 def as_inference_output(

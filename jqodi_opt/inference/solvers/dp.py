@@ -50,7 +50,7 @@ def check_chain(network: Network) -> None:
     """Refuses what this backend cannot solve exactly, in one line."""
     if not network.chain:
         raise SolverRefused(
-            f"dp solves chains only; {network.name!r} is a DAG (use milp or cpsat)."
+            f"dp solves chains only; {network.name!r} is a DAG (use dag-dp, milp or cpsat)."
         )
     if network.budget_binds() and network.interactions:
         raise SolverRefused(

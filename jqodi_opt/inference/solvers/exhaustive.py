@@ -44,7 +44,7 @@ class ExhaustiveSession:
         if network.num_plans > max_plans:
             raise SolverRefused(
                 f"exhaustive refuses {network.name!r}: {network.num_plans:.3g} plans exceed "
-                f"max_plans {max_plans:,} (use milp, cpsat or dp)."
+                f"max_plans {max_plans:,} (use milp, cpsat, dp or dag-dp)."
             )
         self.network = network
         self.sizes = np.array([node.num_choices for node in network.nodes], dtype=np.int64)

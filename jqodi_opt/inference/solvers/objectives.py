@@ -200,6 +200,8 @@ class PayoffOutput:
     plan
         The lexicographic (latency, energy) optimum's choices: a plan to fall back on when a
         later stage runs out of time without one.
+    solver
+        The exact backend that computed it, when the caller says (``instance_payoff``).
     """
 
     payoff: Payoff | None
@@ -207,6 +209,7 @@ class PayoffOutput:
     stats: dict[str, Any] = field(default_factory=dict)
     message: str = ""
     plan: np.ndarray | None = None
+    solver: str = ""
 
 
 def payoff_table(session: Session, network: Network, deadline: float | None) -> PayoffOutput:
