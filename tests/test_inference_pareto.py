@@ -392,3 +392,25 @@ def test_auto_hands_over_to_milp_when_dag_dp_runs_out_of_labels(
     capped = pareto_front(problem, "dag-dp", sweep=np.array([]))
     assert not capped.complete and capped.front
     assert any("candidate labels" in reason for reason in capped.reasons)
+
+
+def test_auto_hands_a_chain_over_to_milp_when_dp_runs_out_of_labels() -> None:
+    from jqodi_opt.inference.solvers.dp import DpSession
+    from jqodi_opt.inference.solvers.sessions import AutoSession
+
+    weights, no_limits = np.array([1.0, 0.0, 0.0]), np.full(3, np.inf)
+    for seed in range(50):
+        network = build_network(
+            compiled(random_inference(seed, layers=3, servers=3, accuracy=True, pruning=False))
+        )
+        if DpSession(network, max_labels=1).solve(weights, no_limits, None).status.value == "error":
+            break
+    else:
+        pytest.fail("no chain in 50 seeds where dp needs more than one label")
+    session = AutoSession(network, "dp", DpSession(network, max_labels=1), None)
+    out = session.solve(weights, no_limits, None)
+    reference = ExhaustiveSession(network).solve(weights, no_limits, None)
+    assert session.name == "milp" and out.status is reference.status
+    assert out.choices is not None and reference.choices is not None
+    cost, best = network.measure(out.choices).cost, network.measure(reference.choices).cost
+    assert cost[0] == pytest.approx(best[0], rel=1e-9)

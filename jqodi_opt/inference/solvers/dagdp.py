@@ -145,7 +145,8 @@ class DagDpSession:
                     raise SolverRefused(
                         f"dag-dp: {network.name!r}'s nodes are not in topological order."
                     )
-                inputs[c].append(v)
+                if v not in inputs[c]:  # a tensor read twice by one layer is one input
+                    inputs[c].append(v)
         last_use = [max(node.consumers, default=-1) for node in nodes]
         radix = [node.num_states << k for node in nodes]
         steps: list[_Step] = []

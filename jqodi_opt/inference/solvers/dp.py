@@ -285,7 +285,7 @@ class DpSession:
             if len(keep) > self.max_labels:
                 return CoreOutput(
                     Status.ERROR,
-                    stats={"labels": len(keep)},
+                    stats={"labels": len(keep), "out_of_labels": True},
                     message=f"dp: {len(keep):,} labels at layer {node.name!r} exceed max_labels "
                     f"{self.max_labels:,}; use milp",
                 )
