@@ -466,8 +466,9 @@ def limits_table(frame: pd.DataFrame) -> pd.DataFrame:
         statuses = group[group["nodes"] == first]["status"] if first else pd.Series(dtype=str)
         rows.append({
             "family": family, "solver": entry, "objective": objective, "servers": as_int(servers),
-            "every seed proven up to (nodes)": f"{max(proven):,}" if proven else "none",
-            "first size not proven": "—" if first is None else (
+            "sizes with every seed proven": f"{len(proven)} of {len(sizes)}",
+            "largest such size (nodes)": f"{max(proven):,}" if proven else "none",
+            "smallest size with a seed not proven": "—" if first is None else (
                 f"{first:,} ({', '.join(f'{n} {s}' for s, n in statuses.value_counts().items())})"
             ),
         })  # fmt: skip
