@@ -347,7 +347,7 @@ def test_one_unproven_point_is_not_called_every_weighted_sum(
         (False, 3, False, "dp"),
         (True, 3, False, "dag-dp"),
         (True, 3, True, "milp"),  # dp and dag-dp refuse a budget with binding interactions
-        (True, 4, False, "milp"),
+        (True, 4, False, "dag-dp"),  # a front dag-dp answers in one pass: up to 5 servers
     ],
 )
 def test_auto_takes_the_fastest_backend_that_accepts_the_instance(
@@ -414,3 +414,16 @@ def test_auto_hands_a_chain_over_to_milp_when_dp_runs_out_of_labels() -> None:
     assert out.choices is not None and reference.choices is not None
     cost, best = network.measure(out.choices).cost, network.measure(reference.choices).cost
     assert cost[0] == pytest.approx(best[0], rel=1e-9)
+
+
+def test_auto_keeps_dag_dp_to_three_servers_outside_one_pass_fronts() -> None:
+    from jqodi_opt.inference.solvers.sessions import open_session
+
+    for seed in range(50):
+        network = build_network(compiled(random_inference(seed, layers=3, servers=4, dag=True)))
+        if not network.chain and not network.budget_binds():
+            break
+    assert open_session(network, "auto")[0] == "milp"  # single objectives, payoff tables
+    assert open_session(network, "auto", front=True)[0] == "dag-dp"
+    limited = type(network)(**{**network.__dict__, "limits": np.array([np.inf, np.inf, 1.0])})
+    assert open_session(limited, "auto", front=True)[0] == "milp"  # no one-pass front

@@ -243,7 +243,7 @@ def pareto_command(
         str,
         typer.Option(
             help="Exact backend: milp, cpsat, dp (chains), dag-dp or exhaustive; auto takes dp on "
-            "a chain, dag-dp on up to 3 servers, milp otherwise."
+            "a chain, dag-dp on up to 5 servers, milp otherwise."
         ),
     ] = "auto",
     time_limit: Annotated[

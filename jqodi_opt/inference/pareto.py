@@ -1,7 +1,8 @@
 """The exact latency–energy Pareto front of an inference instance (SPEC §7.3, ``jqodi pareto``).
 
 **Backend.** Any exact backend; ``auto`` (the default) takes ``dp`` on a chain, ``dag-dp`` on a
-graph on up to three servers, ``milp`` otherwise (:mod:`~jqodi_opt.inference.solvers.sessions`).
+graph on up to five servers (three when a device-energy limit or binding memory rules out its
+one-pass front), ``milp`` otherwise (:mod:`~jqodi_opt.inference.solvers.sessions`).
 ``dag-dp`` answers the whole front in **one pass** (:meth:`~.dagdp.DagDpSession.front`: its
 labels non-dominated in latency and energy, exact by dominance, read off at ``resolution`` in the
 order below), unless a device-energy limit or binding memory needs the method below. The tests
@@ -266,7 +267,7 @@ def pareto_front(
             f"pareto needs an exact solver ({AUTO}, {', '.join(BACKENDS)}), not {solver!r}."
         )
     network = build_network(problem)
-    solver, session = open_session(network, solver)
+    solver, session = open_session(network, solver, front=True)
     pricer = _Pricer(problem, network, solver)
     weights = SWEEP if sweep is None else np.asarray(sweep, dtype=float)
     solves = 0

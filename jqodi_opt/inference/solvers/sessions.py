@@ -8,9 +8,14 @@ the network, in the order measured fastest on this package's instances:
 1. ``dp`` on a chain (a shortest path: milliseconds at 1,852 layers);
 2. ``dag-dp`` on a graph with at most :data:`AUTO_DAG_DP_SERVERS` servers (YOLO11n on 3 servers:
    about 0.5 s per objective and 11–14 s for its 19-point front, against 2–4 s and 234–437 s for
-   ``milp``; RegNetX-400MF on 2 servers: 0.2 s, where ``milp`` proves little within 30 s). With
-   6 servers the holder sets (2^6 per frontier tensor) make it 40–140× slower than ``milp`` on
-   the generated 1,142-node DAGs, so it is not tried there;
+   ``milp``; RegNetX-400MF on 2 servers: 0.2 s, where ``milp`` proves little within 30 s) — or
+   :data:`AUTO_FRONT_SERVERS` for a Pareto front it can answer in one pass (no device-energy
+   limit, no binding memory). The holder sets (2^K per frontier tensor) grow with the servers K:
+   on a generated 702-node DAG, ``dag-dp`` took 1.0–2.2 s per objective on 4 and 5 servers
+   (``milp`` 0.3–1.2 s) and 18 s and over 60 s for the weighted objective's five stages
+   (``milp`` 1.2 and 2.2 s), but its complete front took 17 s and 47 s (7 and 17 points) where
+   ``milp``'s took 57 s and did not finish in 120 s; on 6 servers a 1,142-node DAG took it
+   99–167 s per objective against ``milp``'s 1.2–2.4 s;
 3. ``milp`` otherwise.
 
 A backend that refuses the network (:class:`~jqodi_opt.exceptions.SolverRefused`: ``dp`` or
@@ -29,7 +34,7 @@ import numpy as np
 
 from jqodi_opt.exceptions import SolverRefused
 from jqodi_opt.inference.solvers.core import CoreOutput, Session
-from jqodi_opt.inference.solvers.network import Network
+from jqodi_opt.inference.solvers.network import DEVICE_ENERGY, Network
 
 #: The exact backends a session can be opened on, by name.
 BACKENDS = ("milp", "cpsat", "dp", "dag-dp", "exhaustive")
@@ -37,17 +42,22 @@ BACKENDS = ("milp", "cpsat", "dp", "dag-dp", "exhaustive")
 #: The name that lets :func:`open_session` choose.
 AUTO = "auto"
 
-#: ``auto`` tries ``dag-dp`` on graphs with at most this many servers.
+#: ``auto`` tries ``dag-dp`` on graphs with at most this many servers...
 AUTO_DAG_DP_SERVERS = 3
+
+#: ...and for a Pareto front it answers in one pass, on graphs with at most this many.
+AUTO_FRONT_SERVERS = 5
 
 
 def open_session(
-    network: Network, solver: str, *, num_workers: int | None = None
+    network: Network, solver: str, *, num_workers: int | None = None, front: bool = False
 ) -> tuple[str, Session]:
     """An exact session of backend ``solver`` (or of the one :data:`AUTO` picks) on ``network``,
     with the name of the backend opened.
 
-    ``num_workers``: threads for ``milp`` and ``cpsat`` (None: the backend's default).
+    ``num_workers``: threads for ``milp`` and ``cpsat`` (None: the backend's default). ``front``:
+    the session is for a Pareto front (``auto`` then allows ``dag-dp`` more servers when it can
+    answer the front in one pass).
 
     Raises
     ------
@@ -60,7 +70,13 @@ def open_session(
         candidates = []
         if network.chain:
             candidates.append("dp")
-        if network.num_servers <= AUTO_DAG_DP_SERVERS:
+        one_pass = (
+            front
+            and not np.isfinite(network.limits[DEVICE_ENERGY])
+            and not network.memory_binds().any()
+        )
+        most = AUTO_FRONT_SERVERS if one_pass else AUTO_DAG_DP_SERVERS
+        if network.num_servers <= most:
             candidates.append("dag-dp")
         for name in candidates:
             try:
