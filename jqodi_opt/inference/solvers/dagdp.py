@@ -237,7 +237,7 @@ class DagDpSession:
         session's constraints need the epsilon-constraint method (a device-energy limit, or memory
         that can bind).
 
-        First, narrow passes of a few weighted sums give plans (:attr:`FrontAnswer.incumbents`);
+        First, narrow passes of a few weighted sums give plans (``stats["incumbents"]`` of them);
         the exact pass drops every label whose best conceivable completion (its latency and
         energy plus the least of each still to come) one of them dominates, strictly in one
         measure. What survives, with those plans, contains every non-dominated point; the points
