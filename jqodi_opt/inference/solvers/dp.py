@@ -410,14 +410,16 @@ def nondominated(res: np.ndarray) -> np.ndarray:
         keep = np.ones(count, dtype=bool)
         keep[1:] = res[1:, 0] < running[:-1]
         return np.flatnonzero(keep)
-    kept: list[int] = []
-    kept_res = np.empty((0, dims))
+    kept = np.empty(count, dtype=np.int64)
+    kept_res = np.empty((count, dims))  # the kept rows so far, in the first ``size`` rows
+    size = 0
     for i in range(count):
-        if len(kept) and np.any(np.all(kept_res <= res[i], axis=1)):
+        if size and np.any(np.all(kept_res[:size] <= res[i], axis=1)):
             continue
-        kept.append(i)
-        kept_res = np.vstack([kept_res, res[i]])
-    return np.array(kept, dtype=np.int64)
+        kept[size] = i
+        kept_res[size] = res[i]
+        size += 1
+    return kept[:size]
 
 
 def solve_dp(
