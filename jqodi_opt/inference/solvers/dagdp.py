@@ -171,12 +171,7 @@ class DagDpSession:
             frontier = after
         self.steps = steps
         self.use_budget = network.budget_binds()
-        self.choice_drop = [np.zeros(node.num_choices) for node in nodes]
-        self.sent_drop = [np.zeros(node.num_states) for node in nodes]
-        if self.use_budget:
-            for term in network.terms:
-                target = self.choice_drop if term.kind == "choice" else self.sent_drop
-                target[term.node] = target[term.node] + term.drop * term.mask
+        self.choice_drop, self.sent_drop = network.first_order_drops()
         # the least accuracy drop still to come after each node (terms may be negative)
         # (a tensor's compression term may come as late as its last consumer)
         least = np.array([min(float(cd.min(initial=0.0)), 0.0) for cd in self.choice_drop])

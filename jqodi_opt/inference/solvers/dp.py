@@ -86,13 +86,8 @@ class DpSession:
         self.network = network
         self.max_labels = max_labels
         nodes = network.nodes
-        choice_drop = [np.zeros(node.num_choices) for node in nodes]
-        send_drop = [np.zeros(node.num_states) for node in nodes]
         self.use_budget = network.budget_binds()
-        if self.use_budget:
-            for term in network.terms:
-                target = choice_drop if term.kind == "choice" else send_drop
-                target[term.node] = target[term.node] + term.drop * term.mask
+        choice_drop, send_drop = network.first_order_drops()
         self.arcs = _Arcs(
             [node.choice_costs() for node in nodes],
             [node.send_costs() for node in nodes],

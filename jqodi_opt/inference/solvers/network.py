@@ -207,6 +207,18 @@ class Network:
         worst += sum(max(w, 0.0) for _, _, w in self.interactions)
         return worst > self.max_drop * (1 + LIMIT_TOLERANCE)
 
+    def first_order_drops(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """The first-order accuracy terms summed per node: ``(choice_drop, sent_drop)``, per node
+        an array over its choices (``{layer, bits}``, ``{layer, pruning}`` terms) and one over its
+        tensor states (``{tensor, compression}`` terms, paid when the tensor is sent). All zero
+        when the budget cannot bind (:meth:`budget_binds`): the DPs then ignore the terms."""
+        choice_drop = [np.zeros(node.num_choices) for node in self.nodes]
+        sent_drop = [np.zeros(node.num_states) for node in self.nodes]
+        for term in self.terms if self.budget_binds() else ():
+            target = choice_drop if term.kind == "choice" else sent_drop
+            target[term.node] = target[term.node] + term.drop * term.mask
+        return choice_drop, sent_drop
+
     def memory_binds(self) -> np.ndarray:
         """Per server: whether its memory limit can bind (the most every node could put there
         exceeds it)."""
