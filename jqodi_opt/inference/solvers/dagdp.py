@@ -245,7 +245,8 @@ class DagDpSession:
         start = time.perf_counter()
         latency_cap = float(net.limits[LATENCY]) * (1 + LIMIT_TOLERANCE)
         columns = [(LATENCY, latency_cap)] if np.isfinite(latency_cap) else []
-        plans: list[np.ndarray] = []
+        plans: list[np.ndarray] = []  # the narrow passes' plans...
+        plan_costs: list[np.ndarray] = []  # ...and their (latency, energy, device energy)
 
         def narrow(weights: np.ndarray) -> np.ndarray | None:
             run = self._run(weights, columns, keyed_drop=False, deadline=deadline, beam=self.beam)
@@ -253,7 +254,8 @@ class DagDpSession:
                 return None
             choices = self._backtrack(run, int(np.argmin(run.labels.value)))
             plans.append(choices)
-            return net.measure(choices[None, :]).cost[0]
+            plan_costs.append(net.measure(choices[None, :]).cost[0])
+            return plan_costs[-1]
 
         fastest = narrow(np.array([1.0, 0.0, 0.0]))
         cheapest = narrow(np.array([0.0, 1.0, 0.0]))
@@ -261,8 +263,8 @@ class DagDpSession:
             span = np.maximum(np.abs(cheapest - fastest), 1e-300)
             for w in INCUMBENT_WEIGHTS:
                 narrow(np.array([w / span[LATENCY], (1 - w) / span[ENERGY], 0.0]))
-        costs = net.measure(np.array(plans)).cost if plans else np.zeros((0, 3))
-        stair = _Staircase(costs[:, LATENCY], costs[:, ENERGY])
+        known = np.array(plan_costs).reshape(-1, 3)
+        stair = _Staircase(known[:, LATENCY], known[:, ENERGY])
         weights = np.array([1.0, 0.0, 0.0])
         run = self._run(
             weights,
@@ -278,15 +280,14 @@ class DagDpSession:
             "out_of_labels": run.out_of_labels,
             "seconds": 0.0,
         }
-        candidates = list(plans)
+        found: list[np.ndarray] = []  # the exact pass's final labels no other beats in both
         if run.status is None:
             labels = run.labels
             by_latency = np.lexsort((labels.res[:, 0], labels.value))
-            energy = labels.res[by_latency, 0]
-            best = np.ones(len(by_latency), dtype=bool)
-            best[1:] = energy[1:] < np.minimum.accumulate(energy)[:-1]
-            candidates += [self._backtrack(run, int(i)) for i in by_latency[best]]
-        cost = net.measure(np.array(candidates)).cost if candidates else np.zeros((0, 3))
+            best = by_latency[nondominated(labels.res[by_latency])]
+            found = [self._backtrack(run, int(i)) for i in best]
+        candidates = plans + found
+        cost = np.concatenate((known, net.measure(np.array(found)).cost)) if found else known
         order = np.lexsort((cost[:, ENERGY], cost[:, LATENCY]))
         points: list[np.ndarray] = []
         last_energy = np.inf
