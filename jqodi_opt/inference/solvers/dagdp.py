@@ -56,7 +56,11 @@ import numpy as np
 from jqodi_opt.exceptions import OptionError, SolverRefused
 from jqodi_opt.inference.problem import DROP_TOLERANCE, LIMIT_TOLERANCE, InferenceProblem
 from jqodi_opt.inference.solvers.core import CoreOutput, InferenceOutput, expired
-from jqodi_opt.inference.solvers.dp import nondominated, nondominated_1d
+from jqodi_opt.inference.solvers.dp import (
+    nondominated,
+    nondominated_1d,
+    refuse_binding_interactions,
+)
 from jqodi_opt.inference.solvers.exact import solve_exact
 from jqodi_opt.inference.solvers.network import DEVICE_ENERGY, ENERGY, LATENCY, Network
 from jqodi_opt.result import Status
@@ -75,15 +79,6 @@ INCUMBENT_WEIGHTS = (0.2, 0.4, 0.6, 0.8)
 
 #: Largest packed frontier key (keys are int64; one bit of headroom).
 MAX_KEY = 1 << 62
-
-
-def check_frontier(network: Network) -> None:
-    """Refuses what this backend cannot solve exactly, in one line."""
-    if network.budget_binds() and network.interactions:
-        raise SolverRefused(
-            f"dag-dp does not handle accuracy interaction terms, and {network.name!r}'s budget "
-            "can bind with them (use milp or cpsat)."
-        )
 
 
 @dataclass(frozen=True)
@@ -131,7 +126,7 @@ class DagDpSession:
     """
 
     def __init__(self, network: Network, *, max_labels: int = MAX_LABELS) -> None:
-        check_frontier(network)
+        refuse_binding_interactions(network, "dag-dp")
         self.network = network
         self.max_labels = max_labels
         self.beam = min(BEAM, max_labels)  # labels per node of the narrow passes
@@ -336,12 +331,13 @@ class DagDpSession:
         labels = _Labels.none(num_res, 1)
         run = _Run(labels)
         # the least value and cost resources still to come after each node (sends cost >= 0)
+        choice_values = [node.choice_costs()[:, used] @ weights[used] for node in nodes]
         least = np.array(
             [
-                [float((node.choice_costs()[:, used] @ weights[used]).min())]
+                [float(values.min())]
                 + [float(node.choice_costs()[:, m].min()) for m in cost_idx]
                 + [0.0] * len(self.memory_servers)
-                for node in nodes
+                for node, values in zip(nodes, choice_values, strict=True)
             ]
         )
         to_go = np.concatenate(
@@ -353,7 +349,7 @@ class DagDpSession:
             if expired(deadline):
                 run.status, run.message = Status.TIME_LIMIT, "time limit in the frontier DP"
                 return run
-            choice_value = node.choice_costs()[:, used] @ weights[used]
+            choice_value = choice_values[v]
             choice_res = np.zeros((node.num_choices, num_res))
             for r, m in enumerate(cost_idx):
                 choice_res[:, r] = node.choice_costs()[:, m]

@@ -52,10 +52,16 @@ def check_chain(network: Network) -> None:
         raise SolverRefused(
             f"dp solves chains only; {network.name!r} is a DAG (use dag-dp, milp or cpsat)."
         )
+    refuse_binding_interactions(network, "dp")
+
+
+def refuse_binding_interactions(network: Network, backend: str) -> None:
+    """Refuses, in one line, an accuracy budget that can bind and has interaction terms: they
+    couple two layers anywhere in the graph, which a DP over the layers cannot price."""
     if network.budget_binds() and network.interactions:
         raise SolverRefused(
-            f"dp does not handle accuracy interaction terms, and {network.name!r}'s budget can "
-            "bind with them (use milp or cpsat)."
+            f"{backend} does not handle accuracy interaction terms, and {network.name!r}'s budget "
+            "can bind with them (use milp or cpsat)."
         )
 
 
